@@ -1,0 +1,15 @@
+"""The errors the collector reports to its user instead of a traceback.
+
+Raised anywhere in genre_model.collect; `python -m genre_model.collect` prints
+the message and exits non-zero. Messages never contain an API key.
+"""
+
+from __future__ import annotations
+
+
+class CollectError(Exception):
+    """Something the user can act on: bad input, a step run out of order, an API that gave up."""
+
+
+class ApiFault(CollectError):
+    """An API refused to serve (quota spent, key rejected): retrying now cannot help, rerunning later can."""

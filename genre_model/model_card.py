@@ -1,0 +1,183 @@
+"""The model card (README.md of a model folder), written from what training measured.
+
+    card = render_model_card(metrics, thresholds, split_summary, drop_report, run)
+    (folder / "README.md").write_text(card)
+
+Every number in the card comes from metrics.json and splits.json of the same
+run; nothing is typed by hand. The YAML header is Hub metadata, including a
+model-index with the test results, so the Hub shows them on the model page.
+"""
+
+from __future__ import annotations
+
+from huggingface_hub import EvalResult, ModelCardData
+
+from genre_model.genres import GENRES
+from genre_model.metrics import Thresholds
+from genre_model.model_folder import CHART_FILE
+
+HEADLINE_METRICS = ("micro_f1", "macro_f1", "samples_f1", "weighted_f1", "subset_accuracy", "hamming_loss")
+# Hub metric ids for the model-index (https://hf.co/metrics); the name field says which variant.
+_HUB_METRIC_TYPES = {"f1": "f1", "accuracy": "accuracy", "loss": "hamming_loss"}
+
+
+def card_metadata(metrics: dict, run: dict) -> ModelCardData:
+    """Hub metadata: language, task, base model, and the test scores at the tuned thresholds as a model-index."""
+    test = metrics["test"]["tuned_thresholds"]
+    dataset = run["dataset"]
+    eval_results = [
+        EvalResult(
+            task_type="text-classification",
+            task_name="Multi-label genre classification",
+            dataset_type=dataset,
+            dataset_name=f"{dataset} (held-out test split)",
+            dataset_split="test",
+            metric_type=_HUB_METRIC_TYPES.get(name.split("_", 1)[-1], name),
+            metric_name=name.replace("_", " "),
+            metric_value=round(test[name], 4),
+        )
+        for name in HEADLINE_METRICS
+    ]
+    return ModelCardData(
+        language="ko",
+        license=run.get("license"),
+        library_name="transformers",
+        pipeline_tag="text-classification",
+        base_model=run["base_model"],
+        tags=["multi-label-classification", "movie-genre", "korean"],
+        metrics=["f1", "precision", "recall"],
+        model_name=run["model_name"],
+        eval_results=eval_results,
+    )
+
+
+def _score_table(metrics: dict) -> str:
+    rows = ["| metric | test @ 0.5 | test @ tuned | validation @ tuned |", "|---|---|---|---|"]
+    for name in HEADLINE_METRICS:
+        values = (metrics["test"]["threshold_0.5"][name], metrics["test"]["tuned_thresholds"][name], metrics["validation"]["tuned_thresholds"][name])
+        rows.append(f"| {name} | " + " | ".join(f"{value:.3f}" for value in values) + " |")
+    return "\n".join(rows)
+
+
+def _per_genre_table(metrics: dict, thresholds: Thresholds, split_summary: dict) -> str:
+    per_genre = metrics["test"]["tuned_thresholds"]["per_genre"]
+    train_counts = split_summary["train"]["genre_counts"]
+    rows = ["| genre | threshold | precision | recall | F1 | test support | train rows |", "|---|---|---|---|---|---|---|"]
+    for genre in GENRES:
+        scores = per_genre[genre]
+        tuned = "" if genre in thresholds.tuned_genres else " (global)"
+        rows.append(
+            f"| {genre} | {thresholds.per_genre[genre]:.2f}{tuned} | {scores['precision']:.3f} | {scores['recall']:.3f} "
+            f"| {scores['f1']:.3f} | {scores['support']} | {train_counts[genre]} |"
+        )
+    return "\n".join(rows)
+
+
+def _drop_table(drop_report: dict) -> str:
+    rows = ["| split | rows in | dropped (rule: rows) | kept |", "|---|---|---|---|"]
+    for split, rows_in in drop_report["rows_in"].items():
+        dropped = ", ".join(f"{rule}: {count}" for rule, count in drop_report["dropped"].get(split, {}).items()) or "none"
+        rows.append(f"| {split} | {rows_in} | {dropped} | {drop_report['rows_kept'][split]} |")
+    return "\n".join(rows)
+
+
+def _weak_genres(metrics: dict, split_summary: dict) -> str:
+    per_genre = metrics["test"]["tuned_thresholds"]["per_genre"]
+    weak = [g for g in GENRES if per_genre[g]["support"] < 10 or per_genre[g]["f1"] < 0.3]
+    if not weak:
+        return ""
+    return f"- Scores for {', '.join(weak)} rest on few test examples or are low; treat those genres' predictions with care.\n"
+
+
+def render_model_card(metrics: dict, thresholds: Thresholds, split_summary: dict, drop_report: dict, run: dict) -> str:
+    """The whole README.md: Hub metadata header, scores, per-genre table, usage, data and limitations."""
+    model_id = run["model_name"]
+    header = card_metadata(metrics, run).to_yaml()
+    rows = {split: summary["rows"] for split, summary in split_summary.items()}
+    best_epoch = metrics.get("best_epoch")
+    return f"""---
+{header}
+---
+
+# {model_id}
+
+A multi-label classifier of Korean movie synopses into {len(GENRES)} genres
+({", ".join(GENRES)}), fine-tuned from [`{run["base_model"]}`]({_link(run["base_model"])})
+with BCE-with-logits by the genre_model project's `train.py`.
+A film can be in several genres at once: every genre gets its own sigmoid probability.
+
+## Test scores
+
+Held-out test split of `{run["dataset"]}` ({rows["test"]} synopses), never seen in training,
+threshold tuning or model selection (best epoch: {best_epoch}, chosen on validation micro-F1).
+
+{_score_table(metrics)}
+
+"tuned" uses the per-genre thresholds below, chosen on the validation split;
+"0.5" uses one cut-off for every genre.
+
+## Per genre (test, tuned thresholds)
+
+![per-genre F1]({CHART_FILE})
+
+{_per_genre_table(metrics, thresholds, split_summary)}
+
+## How the thresholds are used
+
+`thresholds.json` holds one probability cut-off per genre: the one that maximised
+that genre's F1 on the validation split. Genres with fewer than {run["threshold_min_support"]}
+positive validation examples get the global cut-off ({thresholds.global_threshold:.2f}),
+the one that maximised validation micro-F1, marked "(global)" above. A genre is
+predicted when its probability reaches its threshold.
+
+## Usage
+
+```python
+from transformers import pipeline
+
+classifier = pipeline("text-classification", model="{model_id}", top_k=None)
+scores = classifier("평범한 회사원이 우연히 거대한 범죄 조직의 비밀 장부를 손에 넣으면서 쫓기기 시작한다.")[0]
+# [{{'label': '범죄', 'score': 0.91}}, {{'label': '액션', 'score': 0.74}}, ...] all {len(GENRES)} genres, sigmoid scores
+
+import json
+from huggingface_hub import hf_hub_download
+thresholds = json.load(open(hf_hub_download("{model_id}", "thresholds.json")))["per_genre"]
+genres = [s["label"] for s in scores if s["score"] >= thresholds[s["label"]]]
+```
+
+## Data
+
+Dataset: `{run["dataset"]}`. Rows were cleaned, then de-duplicated (exact and
+whitespace/punctuation-insensitive), and only then split{" (the source's own splits were kept; synopses also found in an earlier split were removed from the later one)" if run.get("presplit") else " by iterative multi-label stratification"}
+(seed {run["seed"]}), so no synopsis appears in two splits. `splits.json` lists
+which rows went where; `test_predictions.jsonl` holds every test prediction, so
+the scores above can be recomputed.
+
+| split | rows |
+|---|---|
+""" + "\n".join(f"| {split} | {count} |" for split, count in rows.items()) + f"""
+
+Rows dropped while cleaning:
+
+{_drop_table(drop_report)}
+
+## Training
+
+`accelerate launch train.py` from genre_model: max {run["max_length"]} tokens, {run["num_train_epochs"]} epochs at most
+(early stopping on validation micro-F1, patience {run["early_stopping_patience"]}), learning rate {run["learning_rate"]},
+batch size {run["total_batch_size"]}, seed {run["seed"]}. All arguments are in `training_args.json`.
+
+## Limitations
+
+- Genre labels come from the data source's catalogue and are noisy: many films carry
+  genres their synopsis barely hints at, so part of the error is label noise.
+- Synopses longer than {run["max_length"]} tokens are truncated in training; the genre_model
+  predictor reads long synopses in overlapping windows.
+- Rare genres have few examples; their scores vary more from split to split.
+{_weak_genres(metrics, split_summary)}- A predecessor reported micro-F1 0.92 on a test split that overlapped its training
+  data; the scores here come from a split with no overlap and are not comparable to it.
+"""
+
+
+def _link(model: str) -> str:
+    return f"https://huggingface.co/{model}" if "/" in model and not model.startswith(("/", ".")) else model

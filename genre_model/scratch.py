@@ -1,0 +1,97 @@
+"""Build a from-scratch encoder (WordPiece tokenizer + randomly initialised BERT) from Korean text.
+
+Used where no pretrained Korean encoder can be downloaded: the tests (a tiny
+one), the CPU benchmarks (a bert-base-sized one) and the embedded demo model.
+The folder it writes is what `train.py --model_name_or_path` takes.
+
+    python -m genre_model.scratch --corpus examples/synopses.jsonl --output_dir build/encoder \
+        --vocab_size 8000 --num_hidden_layers 4 --hidden_size 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import BertConfig, BertModel, BertTokenizerFast
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int, max_length: int = 512) -> BertTokenizerFast:
+    """A BERT-style WordPiece tokenizer that keeps Hangul intact.
+
+    BERT's default normaliser strips accents, which decomposes every Hangul
+    syllable into jamo; lower-casing is meaningless for Korean. Both are off here
+    and, crucially, in the saved config too (`do_lower_case=False`), or a reload
+    would silently turn most Korean tokens into [UNK].
+    """
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False, clean_text=True, handle_chinese_chars=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS))
+    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
+    )
+    tokenizer.decoder = decoders.WordPiece()
+    return BertTokenizerFast(
+        tokenizer_object=tokenizer,
+        do_lower_case=False,
+        strip_accents=False,
+        model_max_length=max_length,
+        **{name: token for name, token in zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), SPECIAL_TOKENS)},
+    )
+
+
+def save_scratch_encoder(output_dir: str | Path, texts: Iterable[str], vocab_size: int = 8000, max_length: int = 512, **bert_config) -> Path:
+    """Write a tokenizer trained on `texts` and a random BERT sized by `bert_config` to `output_dir`."""
+    tokenizer = train_wordpiece_tokenizer(texts, vocab_size, max_length)
+    config = BertConfig(vocab_size=len(tokenizer), max_position_embeddings=max_length, pad_token_id=tokenizer.pad_token_id, **bert_config)
+    output_dir = Path(output_dir)
+    tokenizer.save_pretrained(output_dir)
+    BertModel(config).save_pretrained(output_dir)
+    return output_dir
+
+
+def read_texts(corpus: str | Path, text_column: str = "synopsis") -> list[str]:
+    """The synopses of a JSON Lines corpus such as examples/synopses.jsonl."""
+    with open(corpus, encoding="utf-8") as lines:
+        return [json.loads(line)[text_column] for line in lines if line.strip()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", required=True, help="JSON Lines file with a synopsis column")
+    parser.add_argument("--text_column", default="synopsis")
+    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--seed", type=int, default=42, help="seed of the random weights")
+    parser.add_argument("--vocab_size", type=int, default=8000)
+    parser.add_argument("--max_length", type=int, default=512, help="position embeddings, and the tokenizer's window")
+    parser.add_argument("--num_hidden_layers", type=int, default=4)
+    parser.add_argument("--hidden_size", type=int, default=256)
+    parser.add_argument("--num_attention_heads", type=int, default=4)
+    parser.add_argument("--intermediate_size", type=int, default=1024)
+    args = parser.parse_args()
+
+    from transformers import set_seed
+
+    set_seed(args.seed)  # the random weights are part of what makes a run reproducible
+    folder = save_scratch_encoder(
+        args.output_dir,
+        read_texts(args.corpus, args.text_column),
+        vocab_size=args.vocab_size,
+        max_length=args.max_length,
+        num_hidden_layers=args.num_hidden_layers,
+        hidden_size=args.hidden_size,
+        num_attention_heads=args.num_attention_heads,
+        intermediate_size=args.intermediate_size,
+    )
+    print(f"wrote a from-scratch encoder to {folder}")
+
+
+if __name__ == "__main__":
+    main()
