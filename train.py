@@ -44,7 +44,7 @@ from genre_model.data import DataError, DataSpec, load_raw, prepare_splits
 from genre_model.genres import GENRES
 from genre_model.metrics import Thresholds, multi_label_scores, tune_thresholds
 from genre_model.model_card import render_model_card
-from genre_model.modeling import build_model, load_tokenizer, multi_label_loss, positive_weights
+from genre_model.modeling import ModelLoadError, build_model, load_tokenizer, multi_label_loss, positive_weights
 
 
 @dataclass
@@ -81,6 +81,7 @@ class Arguments:
     output_dir: str = field(default="out/genre-model", metadata={"help": "the model folder; checkpoints go to its checkpoints/"})
     overwrite_output_dir: bool = field(default=False, metadata={"help": "allow starting afresh in a folder that already holds a run"})
     checkpointing_steps: str = field(default="epoch", metadata={"help": "'epoch', a number of optimisation steps, or 'no'"})
+    save_total_limit: int = field(default=2, metadata={"help": "checkpoints kept (the newest); older ones are deleted"})
     resume_from_checkpoint: str | None = field(default=None, metadata={"help": "'latest' or a checkpoint folder"})
     stop_after_steps: int | None = field(default=None, metadata={"help": "checkpoint and stop after this many steps in total, to split a run across time-limited jobs; resume with --resume_from_checkpoint latest"})
     report_to: str | None = field(default=None, metadata={"help": "an accelerate tracker such as 'tensorboard' (logs in OUTPUT_DIR/runs)"})
@@ -93,6 +94,8 @@ class Arguments:
     def __post_init__(self):
         if self.checkpointing_steps not in ("epoch", "no") and not self.checkpointing_steps.isdigit():
             raise DataError(f"--checkpointing_steps must be 'epoch', 'no' or a number of steps, not {self.checkpointing_steps!r}")
+        if self.save_total_limit < 1:
+            raise DataError("--save_total_limit must be at least 1: resuming needs a checkpoint")
         if self.push_to_hub and self.hub_model_id is None:
             self.hub_model_id = Path(self.output_dir).name
 
@@ -111,8 +114,9 @@ class TrainingState:
 
     FILE = "training_state.json"
 
-    def __init__(self, epoch=0, batches_done=0, completed_steps=0, best_score=-1.0, best_epoch=None, epochs_without_improvement=0, history=None):
+    def __init__(self, epoch=0, batches_done=0, completed_steps=0, epoch_loss_sum=0.0, best_score=-1.0, best_epoch=None, epochs_without_improvement=0, history=None):
         self.epoch, self.batches_done, self.completed_steps = epoch, batches_done, completed_steps
+        self.epoch_loss_sum = epoch_loss_sum  # over this epoch's batches so far, for its mean training loss
         self.best_score, self.best_epoch, self.epochs_without_improvement = best_score, best_epoch, epochs_without_improvement
         self.history = history or []
 
@@ -124,6 +128,12 @@ class TrainingState:
         return cls(**json.loads((folder / cls.FILE).read_text()))
 
 
+def list_checkpoints(output_dir: str) -> list[Path]:
+    """Finished checkpoints, oldest first (".partial" ones were cut short and are ignored)."""
+    finished = [path for path in Path(output_dir, "checkpoints").glob("step_*") if path.name.split("_")[1].isdigit()]
+    return sorted(finished, key=lambda path: int(path.name.split("_")[1]))
+
+
 def find_checkpoint(args: Arguments) -> Path | None:
     if args.resume_from_checkpoint is None:
         return None
@@ -132,7 +142,7 @@ def find_checkpoint(args: Arguments) -> Path | None:
         if not (path / TrainingState.FILE).is_file():
             raise DataError(f"{path} is not a checkpoint of train.py (no {TrainingState.FILE})")
         return path
-    checkpoints = sorted(Path(args.output_dir, "checkpoints").glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
+    checkpoints = list_checkpoints(args.output_dir)
     if not checkpoints:
         raise DataError(f"--resume_from_checkpoint latest: no checkpoint in {args.output_dir}/checkpoints")
     return checkpoints[-1]
@@ -147,6 +157,8 @@ def save_checkpoint(accelerator: Accelerator, state: TrainingState, args: Argume
         state.save(partial)
         shutil.rmtree(final, ignore_errors=True)
         partial.rename(final)
+        for old in list_checkpoints(args.output_dir)[: -args.save_total_limit]:
+            shutil.rmtree(old)
     accelerator.wait_for_everyone()
 
 
@@ -214,9 +226,9 @@ def main(args: Arguments) -> None:
     set_seed(args.seed)
 
     spec = DataSpec(args.text_column, args.genre_column, args.id_column, args.min_chars, args.validation_fraction, args.test_fraction)
-    tokenizer = load_tokenizer(args.model_name_or_path, args.max_length)
     with accelerator.main_process_first():  # the main process fills the datasets cache, the others read it
         splits = prepare_splits(load_raw(args.dataset, args.validation_file, args.test_file), spec, args.seed)
+        tokenizer = load_tokenizer(args.model_name_or_path, args.max_length)
         encoded = {name: tokenize(split, tokenizer, args.max_length) for name, split in splits.datasets.items()}
     accelerator.print(f"rows per split: { {name: len(split) for name, split in encoded.items()} }; dropped: {splits.drop_report.to_dict()['dropped']}")
     # evaluation runs longest-first: batches pad to their own longest row, and predictions keep this order
@@ -260,7 +272,6 @@ def main(args: Arguments) -> None:
         state.epoch = epoch
         train_loader.set_epoch(epoch)  # the length-grouped order is drawn from (seed, epoch)
         batches = accelerator.skip_first_batches(train_loader, state.batches_done) if state.batches_done else train_loader
-        running_loss, loss_count = 0.0, 0
         for batch in batches:
             with accelerator.accumulate(model):
                 logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
@@ -272,12 +283,12 @@ def main(args: Arguments) -> None:
                 scheduler.step()
                 optimizer.zero_grad()
             state.batches_done += 1
-            running_loss, loss_count = running_loss + loss.item(), loss_count + 1
+            state.epoch_loss_sum += loss.item()
             if not accelerator.sync_gradients:
                 continue
             state.completed_steps += 1
             progress.update(1)
-            progress.set_postfix(loss=f"{running_loss / loss_count:.4f}")
+            progress.set_postfix(loss=f"{state.epoch_loss_sum / state.batches_done:.4f}")
             epoch_ends = state.batches_done == len(train_loader)
             # the end of an epoch is checkpointed after its evaluation, below
             stop_now = state.completed_steps == args.stop_after_steps
@@ -290,7 +301,7 @@ def main(args: Arguments) -> None:
 
         probabilities, labels = predict_probabilities(model, validation_loader, accelerator)
         scores = multi_label_scores(labels, probabilities >= 0.5)
-        record = {"epoch": epoch, "step": state.completed_steps, "train_loss": running_loss / max(loss_count, 1), **{f"validation_{k}": v for k, v in scores.items() if k != "per_genre"}}
+        record = {"epoch": epoch, "step": state.completed_steps, "train_loss": state.epoch_loss_sum / max(state.batches_done, 1), **{f"validation_{k}": v for k, v in scores.items() if k != "per_genre"}}
         state.history.append(record)
         accelerator.log(record, step=state.completed_steps)
         accelerator.print(f"epoch {epoch}: train loss {record['train_loss']:.4f}, validation micro-F1 {scores['micro_f1']:.4f}, macro-F1 {scores['macro_f1']:.4f}")
@@ -302,7 +313,7 @@ def main(args: Arguments) -> None:
         else:
             state.epochs_without_improvement += 1
         stopped_early = state.epochs_without_improvement >= args.early_stopping_patience
-        state.epoch, state.batches_done = epoch + 1, 0
+        state.epoch, state.batches_done, state.epoch_loss_sum = epoch + 1, 0, 0.0
         if args.checkpointing_steps != "no" or args.stop_after_steps:
             save_checkpoint(accelerator, state, args)
         if stopped_early:
@@ -341,7 +352,7 @@ def main(args: Arguments) -> None:
 if __name__ == "__main__":
     try:
         main(parse_arguments())
-    except (DataError, hub.HubError) as error:
+    except (DataError, ModelLoadError, hub.HubError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

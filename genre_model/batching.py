@@ -52,6 +52,13 @@ class LengthGroupedSampler(Sampler[int]):
         return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
 
 
+def _private_generator() -> torch.Generator:
+    # Each new DataLoader iterator draws a seed from its generator, or from torch's global RNG
+    # when it has none. That draw would shift dropout's random stream whenever a resumed run
+    # opens an iterator an uninterrupted run did not, so iterators draw from their own RNG.
+    return torch.Generator().manual_seed(0)
+
+
 def _model_inputs_only(dataset: Dataset) -> Dataset:
     return dataset.select_columns([column for column in MODEL_INPUTS if column in dataset.column_names])
 
@@ -59,10 +66,10 @@ def _model_inputs_only(dataset: Dataset) -> Dataset:
 def train_dataloader(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, batch_size: int, seed: int, pad_to_multiple_of: int | None = None) -> DataLoader:
     sampler = LengthGroupedSampler(dataset["length"], batch_size, seed)
     collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
-    return DataLoader(_model_inputs_only(dataset), batch_size=batch_size, sampler=sampler, collate_fn=collator)
+    return DataLoader(_model_inputs_only(dataset), batch_size=batch_size, sampler=sampler, collate_fn=collator, generator=_private_generator())
 
 
 def eval_dataloader(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, batch_size: int, pad_to_multiple_of: int | None = None) -> DataLoader:
     """In dataset order (callers sort by length first), so gathered predictions line up with rows."""
     collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
-    return DataLoader(_model_inputs_only(dataset), batch_size=batch_size, shuffle=False, collate_fn=collator)
+    return DataLoader(_model_inputs_only(dataset), batch_size=batch_size, shuffle=False, collate_fn=collator, generator=_private_generator())

@@ -146,6 +146,8 @@ def prepare_splits(raw: DatasetDict, spec: DataSpec, seed: int) -> PreparedSplit
     report = DropReport()
     cleaned = {name: clean_split(raw[name], name, spec, report) for name in SPLIT_NAMES if name in raw}
     deduped = _dedupe_in_order(cleaned, report)
+    if len(deduped["train"]) < 10:
+        raise DataError(f"only {len(deduped['train'])} usable training rows left after cleaning; drop report: {report.to_dict()}")
     wanted = {"validation": spec.validation_fraction, "test": spec.test_fraction}
     missing = {name: fraction for name, fraction in wanted.items() if name not in deduped}
     carved = stratified_split(deduped.pop("train"), missing, seed)
@@ -239,8 +241,6 @@ def stratified_split(dataset: Dataset, fractions: dict[str, float], seed: int) -
     if any(not 0 < fraction < 1 for fraction in fractions.values()) or sum(fractions.values()) >= 1:
         raise DataError(f"split fractions must be in (0, 1) and leave rows for training; got {fractions}")
     labels = np.asarray(dataset["labels"]).reshape(len(dataset), len(GENRES))
-    if fractions and len(labels) < 10:
-        raise DataError(f"only {len(labels)} usable rows: too few to split into train/validation/test")
     remaining, left_fraction, splits = np.arange(len(labels)), 1.0, {}
     for name, fraction in fractions.items():
         # fractions are of the whole, so rescale each to the rows still left

@@ -21,11 +21,11 @@ class HubError(RuntimeError):
     """The Hub cannot be used as asked; the message says what to do."""
 
 
-def check_token() -> str:
+def check_token(needed_for: str = "--push_to_hub") -> str:
     """The user name the saved or HF_TOKEN token belongs to; HubError when there is none or it is refused."""
     token = get_token()
     if not token:
-        raise HubError("--push_to_hub needs a Hugging Face token: run `hf auth login` or set HF_TOKEN (a token with write access)")
+        raise HubError(f"{needed_for} needs a Hugging Face token: run `hf auth login` or set HF_TOKEN (a token with write access)")
     try:
         return HfApi().whoami(token=token)["name"]
     except Exception as error:  # offline, revoked or mistyped token: all mean "cannot push"

@@ -10,6 +10,9 @@ top_k=None)` applies a sigmoid and names every genre with no code of ours.
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -30,14 +33,29 @@ def label_config() -> dict:
     }
 
 
+class ModelLoadError(OSError):
+    """The encoder or its tokenizer cannot be loaded; the message says why and what to check."""
+
+
+@contextmanager
+def _explained_load_errors(name_or_path: str):
+    try:
+        yield
+    except (OSError, ValueError) as error:
+        hint = " (HF_HUB_OFFLINE is set: only cached or local models load)" if os.environ.get("HF_HUB_OFFLINE") == "1" else ""
+        raise ModelLoadError(f"cannot load '{name_or_path}' as a Hub model id or a local model folder{hint}: {str(error).splitlines()[0]}") from error
+
+
 def build_model(name_or_path: str) -> PreTrainedModel:
     """An encoder from the Hub or a folder with a fresh 20-genre head (an existing head of another shape is replaced)."""
-    config = AutoConfig.from_pretrained(name_or_path, **label_config())
-    return AutoModelForSequenceClassification.from_pretrained(name_or_path, config=config, ignore_mismatched_sizes=True)
+    with _explained_load_errors(name_or_path):
+        config = AutoConfig.from_pretrained(name_or_path, **label_config())
+        return AutoModelForSequenceClassification.from_pretrained(name_or_path, config=config, ignore_mismatched_sizes=True)
 
 
 def load_tokenizer(name_or_path: str, max_length: int) -> PreTrainedTokenizerBase:
-    tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+    with _explained_load_errors(name_or_path):
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
     # The tokenizer saved with the model tells the predictor the window the model was trained on.
     tokenizer.model_max_length = max_length
     return tokenizer

@@ -48,6 +48,11 @@ class Request:
         """The request as text, without the secret parameters."""
         return f"{self.url}?{urllib.parse.urlencode(sorted(self.params.items()))}"
 
+    @property
+    def readable(self) -> str:
+        """The cache key with its parameters decoded, for messages."""
+        return urllib.parse.unquote_plus(self.cache_key)
+
     def full_url(self) -> str:
         return f"{self.url}?{urllib.parse.urlencode({**self.params, **self.secret_params})}"
 
@@ -68,8 +73,6 @@ class RateLimiter:
     """At most `per_second` requests per second, spaced evenly."""
 
     def __init__(self, per_second: float) -> None:
-        if per_second <= 0:
-            raise CollectError(f"the request rate must be positive, got {per_second}")
         self._interval = 1.0 / per_second
         self._next_slot = 0.0
 
@@ -102,7 +105,7 @@ class ApiClient:
             raise ApiFault(
                 request.scrub(
                     f"{request.service} refused the request ({fault}). This is usually the daily call quota or a "
-                    f"wrong API key. {len(self._cache)} responses are cached; {RESUME_HINT}."
+                    f"wrong API key. Responses cached so far: {len(self._cache)}; {RESUME_HINT}."
                 )
             )
         # Responses may echo the request (KMDb's Query fields), so the key is masked before storing.
@@ -123,7 +126,7 @@ class ApiClient:
                 last_failure = failure
         raise CollectError(
             request.scrub(
-                f"{request.service} request {request.cache_key} failed {attempts} times, last with: {last_failure}. "
+                f"{request.service} request {request.readable} failed {attempts} times, last with: {last_failure}. "
                 f"The service may be down; {RESUME_HINT}."
             )
         )
@@ -137,7 +140,7 @@ class ApiClient:
             # HTTPError carries the full URL, key included: only its status leaves this function.
             if error.code == 429 or error.code >= 500:
                 raise _Retryable(f"HTTP {error.code}") from None
-            raise CollectError(f"{request.service} answered HTTP {error.code} to {request.cache_key}") from None
+            raise CollectError(f"{request.service} answered HTTP {error.code} to {request.readable}") from None
         except urllib.error.URLError as error:
             raise _Retryable(request.scrub(f"connection failed ({error.reason})")) from None
         except (TimeoutError, ConnectionError, http.client.HTTPException) as error:

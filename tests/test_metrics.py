@@ -1,0 +1,70 @@
+"""genre_model.metrics: scores against scikit-learn, and per-genre threshold tuning."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score, hamming_loss
+
+from genre_model.genres import GENRES
+from genre_model.metrics import THRESHOLD_GRID, Thresholds, multi_label_scores, tune_thresholds
+
+
+@pytest.fixture
+def labelled_probabilities():
+    rng = np.random.default_rng(0)
+    y_true = (rng.random((200, len(GENRES))) < 0.2).astype(int)
+    # informative but noisy probabilities, with each genre on its own scale
+    scale = np.linspace(0.3, 0.9, len(GENRES))
+    probabilities = np.clip(y_true * scale + rng.normal(0, 0.15, y_true.shape), 0, 1)
+    return y_true, probabilities
+
+
+def test_averaged_scores_equal_scikit_learn(labelled_probabilities):
+    y_true, probabilities = labelled_probabilities
+    y_pred = probabilities >= 0.5
+    scores = multi_label_scores(y_true, y_pred)
+    for average in ("micro", "macro", "weighted", "samples"):
+        assert scores[f"{average}_f1"] == pytest.approx(f1_score(y_true, y_pred, average=average, zero_division=0))
+    assert scores["hamming_loss"] == pytest.approx(hamming_loss(y_true, y_pred))
+    assert scores["subset_accuracy"] == pytest.approx(np.mean((y_true == y_pred).all(axis=1)))
+    assert set(scores["per_genre"]) == set(GENRES)
+    assert scores["per_genre"]["SF"]["support"] == y_true[:, 0].sum()
+
+
+def test_genres_never_predicted_score_zero_instead_of_failing():
+    y_true = np.zeros((4, len(GENRES)), dtype=int)
+    y_true[:, 5] = 1
+    scores = multi_label_scores(y_true, np.zeros_like(y_true))
+    assert scores["micro_f1"] == 0.0 and scores["per_genre"]["SF"]["f1"] == 0.0
+
+
+def test_tuned_thresholds_beat_a_fixed_half_on_the_data_they_were_tuned_on(labelled_probabilities):
+    y_true, probabilities = labelled_probabilities
+    thresholds = tune_thresholds(y_true, probabilities)
+    tuned = multi_label_scores(y_true, thresholds.decide(probabilities))["macro_f1"]
+    fixed = multi_label_scores(y_true, Thresholds.uniform(0.5).decide(probabilities))["macro_f1"]
+    assert tuned > fixed
+    assert all(value in THRESHOLD_GRID for value in thresholds.per_genre.values())
+    # low-scale genres need a low threshold, high-scale ones a higher one
+    assert thresholds.per_genre[GENRES[0]] < thresholds.per_genre[GENRES[-1]]
+
+
+def test_genres_with_too_little_validation_support_get_the_global_threshold(labelled_probabilities):
+    y_true, probabilities = labelled_probabilities
+    y_true = y_true.copy()
+    y_true[:, 3] = 0
+    y_true[:2, 3] = 1
+    thresholds = tune_thresholds(y_true, probabilities, min_support=5)
+    assert GENRES[3] not in thresholds.tuned_genres
+    assert thresholds.per_genre[GENRES[3]] == thresholds.global_threshold
+
+
+def test_thresholds_survive_a_json_round_trip(labelled_probabilities):
+    thresholds = tune_thresholds(*labelled_probabilities)
+    assert Thresholds.from_dict(thresholds.to_dict()) == thresholds
+
+
+def test_thresholds_missing_a_genre_are_refused():
+    data = Thresholds.uniform().to_dict()
+    del data["per_genre"]["SF"]
+    with pytest.raises(ValueError, match="SF"):
+        Thresholds.from_dict(data)
