@@ -39,11 +39,10 @@ from transformers import HfArgumentParser, get_scheduler, set_seed
 
 from genre_model import hub, model_folder
 from genre_model.batching import eval_dataloader, tokenize, train_dataloader
-from genre_model.charts import bar_chart
 from genre_model.data import DataError, DataSpec, load_raw, prepare_splits
 from genre_model.genres import GENRES
-from genre_model.metrics import Thresholds, multi_label_scores, tune_thresholds
-from genre_model.model_card import render_model_card
+from genre_model.metrics import Thresholds, best_global_threshold, most_frequent_genres_baseline, multi_label_scores, tune_thresholds
+from genre_model.model_card import write_model_card
 from genre_model.modeling import ModelLoadError, build_model, load_tokenizer, multi_label_loss, positive_weights
 
 
@@ -74,7 +73,7 @@ class Arguments:
     lr_scheduler_type: str = field(default="linear")
     max_grad_norm: float = field(default=1.0)
     pos_weight_cap: float | None = field(default=None, metadata={"help": "weight rare genres' positives by negatives/positives, capped at this (e.g. 10); off by default"})
-    early_stopping_patience: int = field(default=2, metadata={"help": "epochs without a better validation micro-F1 before stopping"})
+    early_stopping_patience: int = field(default=2, metadata={"help": "epochs without a better validation micro-F1 (at its best single threshold) before stopping"})
     threshold_min_support: int = field(default=5, metadata={"help": "genres with fewer validation positives get the global threshold"})
     seed: int = field(default=42)
     # checkpoints, logging, output
@@ -90,6 +89,7 @@ class Arguments:
     hub_model_id: str | None = field(default=None, metadata={"help": "user/name of the Hub repo (default: the output folder's name under your account)"})
     hub_private_repo: bool = field(default=False)
     license: str | None = field(default=None, metadata={"help": "license for the model card, e.g. cc-by-sa-4.0 (klue/bert-base's)"})
+    model_description: str | None = field(default=None, metadata={"help": "a paragraph for the model card saying what this model is for"})
 
     def __post_init__(self):
         if self.checkpointing_steps not in ("epoch", "no") and not self.checkpointing_steps.isdigit():
@@ -190,21 +190,12 @@ def write_model_folder(model, tokenizer, args, splits, metrics, thresholds, test
     model_folder.write_json(out, model_folder.METRICS_FILE, metrics)
     model_folder.write_json(out, model_folder.SPLITS_FILE, {"summary": splits.summary(), "presplit": splits.presplit, "rows": splits.manifest()})
     model_folder.write_json(out, model_folder.DROP_REPORT_FILE, splits.drop_report.to_dict())
-    model_folder.write_json(out, model_folder.TRAINING_ARGS_FILE, asdict(args))
+    model_folder.write_json(out, model_folder.TRAINING_ARGS_FILE, asdict(args) | {"total_batch_size": total_batch_size})
     with open(out / model_folder.TEST_PREDICTIONS_FILE, "w", encoding="utf-8") as predictions:
         for row_id, genres, probabilities in zip(test_rows["row_id"], test_rows["genres"], test_probabilities):
             record = {"id": row_id, "genres": genres, "probabilities": dict(zip(GENRES, np.round(probabilities.astype(float), 6)))}
             predictions.write(json.dumps(record, ensure_ascii=False) + "\n")
-    per_genre_f1 = {g: s["f1"] for g, s in metrics["test"]["tuned_thresholds"]["per_genre"].items()}
-    bar_chart(per_genre_f1, out / model_folder.CHART_FILE, title="Test F1 per genre (tuned thresholds)", xlabel="F1", xlim=(0, 1.1))
-    run = asdict(args) | {
-        "base_model": args.model_name_or_path,
-        "model_name": args.hub_model_id or out.name,
-        "total_batch_size": total_batch_size,
-        "presplit": splits.presplit,
-    }
-    card = render_model_card(metrics, thresholds, splits.summary(), splits.drop_report.to_dict(), run)
-    (out / model_folder.CARD_FILE).write_text(card, encoding="utf-8")
+    write_model_card(out)
     return out
 
 
@@ -301,12 +292,23 @@ def main(args: Arguments) -> None:
 
         probabilities, labels = predict_probabilities(model, validation_loader, accelerator)
         scores = multi_label_scores(labels, probabilities >= 0.5)
-        record = {"epoch": epoch, "step": state.completed_steps, "train_loss": state.epoch_loss_sum / max(state.batches_done, 1), **{f"validation_{k}": v for k, v in scores.items() if k != "per_genre"}}
+        best_threshold, selection_score = best_global_threshold(labels, probabilities)
+        record = {
+            "epoch": epoch,
+            "step": state.completed_steps,
+            "train_loss": state.epoch_loss_sum / max(state.batches_done, 1),
+            "validation_micro_f1_best_threshold": selection_score,
+            "validation_best_threshold": best_threshold,
+            **{f"validation_{k}": v for k, v in scores.items() if k != "per_genre"},
+        }
         state.history.append(record)
         accelerator.log(record, step=state.completed_steps)
-        accelerator.print(f"epoch {epoch}: train loss {record['train_loss']:.4f}, validation micro-F1 {scores['micro_f1']:.4f}, macro-F1 {scores['macro_f1']:.4f}")
-        if scores["micro_f1"] > state.best_score:
-            state.best_score, state.best_epoch, state.epochs_without_improvement = scores["micro_f1"], epoch, 0
+        accelerator.print(
+            f"epoch {epoch}: train loss {record['train_loss']:.4f}, validation micro-F1 {selection_score:.4f} at threshold {best_threshold:.2f} "
+            f"({scores['micro_f1']:.4f} at 0.5), macro-F1 at 0.5 {scores['macro_f1']:.4f}"
+        )
+        if selection_score > state.best_score:
+            state.best_score, state.best_epoch, state.epochs_without_improvement = selection_score, epoch, 0
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
                 accelerator.unwrap_model(model).save_pretrained(best_dir)
@@ -335,7 +337,11 @@ def main(args: Arguments) -> None:
         "best_epoch": state.best_epoch,
         "history": state.history,
         "validation": {"threshold_0.5": multi_label_scores(validation_labels, fixed.decide(validation_probabilities)), "tuned_thresholds": multi_label_scores(validation_labels, thresholds.decide(validation_probabilities))},
-        "test": {"threshold_0.5": multi_label_scores(test_labels, fixed.decide(test_probabilities)), "tuned_thresholds": multi_label_scores(test_labels, thresholds.decide(test_probabilities))},
+        "test": {
+            "threshold_0.5": multi_label_scores(test_labels, fixed.decide(test_probabilities)),
+            "tuned_thresholds": multi_label_scores(test_labels, thresholds.decide(test_probabilities)),
+            "most_frequent_genres_baseline": most_frequent_genres_baseline(np.asarray(encoded["train"]["labels"]), test_labels),
+        },
     }
     accelerator.print(
         f"test micro-F1 {metrics['test']['tuned_thresholds']['micro_f1']:.4f} (at 0.5: {metrics['test']['threshold_0.5']['micro_f1']:.4f}), "

@@ -1,20 +1,26 @@
-"""The model card (README.md of a model folder), written from what training measured.
+"""The model card (README.md of a model folder), written from the files training measured.
 
-    card = render_model_card(metrics, thresholds, split_summary, drop_report, run)
-    (folder / "README.md").write_text(card)
+    write_model_card("out/genre-bert")          # train.py calls this as its last step
+    python -m genre_model.model_card out/genre-bert   # re-render the card of an existing folder
 
-Every number in the card comes from metrics.json and splits.json of the same
-run; nothing is typed by hand. The YAML header is Hub metadata, including a
-model-index with the test results, so the Hub shows them on the model page.
+Every number in the card comes from the folder's metrics.json, thresholds.json,
+splits.json, drop_report.json and training_args.json; nothing is typed by hand.
+The YAML header is Hub metadata, including a model-index with the test results,
+so the Hub shows them on the model page.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+from pathlib import Path
+
 from huggingface_hub import EvalResult, ModelCardData
 
+from genre_model import model_folder
+from genre_model.charts import bar_chart
 from genre_model.genres import GENRES
 from genre_model.metrics import Thresholds
-from genre_model.model_folder import CHART_FILE
 
 HEADLINE_METRICS = ("micro_f1", "macro_f1", "samples_f1", "weighted_f1", "subset_accuracy", "hamming_loss")
 # Hub metric ids for the model-index (https://hf.co/metrics); the name field says which variant.
@@ -43,18 +49,19 @@ def card_metadata(metrics: dict, run: dict) -> ModelCardData:
         license=run.get("license"),
         library_name="transformers",
         pipeline_tag="text-classification",
-        base_model=run["base_model"],
+        base_model=None if _is_local(run["model_name_or_path"]) else run["model_name_or_path"],
         tags=["multi-label-classification", "movie-genre", "korean"],
         metrics=["f1", "precision", "recall"],
-        model_name=run["model_name"],
+        model_name=_model_name(run),
         eval_results=eval_results,
     )
 
 
 def _score_table(metrics: dict) -> str:
-    rows = ["| metric | test @ 0.5 | test @ tuned | validation @ tuned |", "|---|---|---|---|"]
+    rows = ["| metric | test @ 0.5 | test @ tuned | validation @ tuned | test, most-frequent-genres baseline |", "|---|---|---|---|---|"]
+    test, validation = metrics["test"], metrics["validation"]
     for name in HEADLINE_METRICS:
-        values = (metrics["test"]["threshold_0.5"][name], metrics["test"]["tuned_thresholds"][name], metrics["validation"]["tuned_thresholds"][name])
+        values = (test["threshold_0.5"][name], test["tuned_thresholds"][name], validation["tuned_thresholds"][name], test["most_frequent_genres_baseline"][name])
         rows.append(f"| {name} | " + " | ".join(f"{value:.3f}" for value in values) + " |")
     return "\n".join(rows)
 
@@ -90,11 +97,14 @@ def _weak_genres(metrics: dict, split_summary: dict) -> str:
 
 
 def render_model_card(metrics: dict, thresholds: Thresholds, split_summary: dict, drop_report: dict, run: dict) -> str:
-    """The whole README.md: Hub metadata header, scores, per-genre table, usage, data and limitations."""
-    model_id = run["model_name"]
+    """The whole README.md: Hub metadata header, scores, per-genre table, usage, data and limitations.
+    `run` is training_args.json: train.py's arguments plus total_batch_size and presplit."""
+    model_id = _model_name(run)
     header = card_metadata(metrics, run).to_yaml()
     rows = {split: summary["rows"] for split, summary in split_summary.items()}
     best_epoch = metrics.get("best_epoch")
+    base = run["model_name_or_path"]
+    base_text = f"`{base}` (a local encoder)" if _is_local(base) else f"[`{base}`](https://huggingface.co/{base})"
     return f"""---
 {header}
 ---
@@ -102,23 +112,25 @@ def render_model_card(metrics: dict, thresholds: Thresholds, split_summary: dict
 # {model_id}
 
 A multi-label classifier of Korean movie synopses into {len(GENRES)} genres
-({", ".join(GENRES)}), fine-tuned from [`{run["base_model"]}`]({_link(run["base_model"])})
+({", ".join(GENRES)}), fine-tuned from {base_text}
 with BCE-with-logits by the genre_model project's `train.py`.
 A film can be in several genres at once: every genre gets its own sigmoid probability.
-
+{chr(10) + run["model_description"] + chr(10) if run.get("model_description") else ""}
 ## Test scores
 
 Held-out test split of `{run["dataset"]}` ({rows["test"]} synopses), never seen in training,
-threshold tuning or model selection (best epoch: {best_epoch}, chosen on validation micro-F1).
+threshold tuning or model selection (best epoch: {best_epoch}, chosen on validation micro-F1 at its best single threshold).
 
 {_score_table(metrics)}
 
 "tuned" uses the per-genre thresholds below, chosen on the validation split;
-"0.5" uses one cut-off for every genre.
+"0.5" uses one cut-off for every genre. The baseline always answers the training
+split's most frequent genres ({", ".join(metrics["test"]["most_frequent_genres_baseline"]["genres"])}), whatever the synopsis:
+what a model that learnt nothing from the text would score.
 
 ## Per genre (test, tuned thresholds)
 
-![per-genre F1]({CHART_FILE})
+![per-genre F1]({model_folder.CHART_FILE})
 
 {_per_genre_table(metrics, thresholds, split_summary)}
 
@@ -136,12 +148,11 @@ predicted when its probability reaches its threshold.
 from transformers import pipeline
 
 classifier = pipeline("text-classification", model="{model_id}", top_k=None)
-scores = classifier("평범한 회사원이 우연히 거대한 범죄 조직의 비밀 장부를 손에 넣으면서 쫓기기 시작한다.")[0]
+scores = classifier(["평범한 회사원이 우연히 거대한 범죄 조직의 비밀 장부를 손에 넣으면서 쫓기기 시작한다."])[0]
 # [{{'label': '범죄', 'score': 0.91}}, {{'label': '액션', 'score': 0.74}}, ...] all {len(GENRES)} genres, sigmoid scores
 
 import json
-from huggingface_hub import hf_hub_download
-thresholds = json.load(open(hf_hub_download("{model_id}", "thresholds.json")))["per_genre"]
+{_thresholds_snippet(run)}
 genres = [s["label"] for s in scores if s["score"] >= thresholds[s["label"]]]
 ```
 
@@ -164,7 +175,7 @@ Rows dropped while cleaning:
 ## Training
 
 `accelerate launch train.py` from genre_model: max {run["max_length"]} tokens, {run["num_train_epochs"]} epochs at most
-(early stopping on validation micro-F1, patience {run["early_stopping_patience"]}), learning rate {run["learning_rate"]},
+(early stopping on validation micro-F1, patience {run["early_stopping_patience"]} epochs), learning rate {run["learning_rate"]},
 batch size {run["total_batch_size"]}, seed {run["seed"]}. All arguments are in `training_args.json`.
 
 ## Limitations
@@ -179,5 +190,51 @@ batch size {run["total_batch_size"]}, seed {run["seed"]}. All arguments are in `
 """
 
 
-def _link(model: str) -> str:
-    return f"https://huggingface.co/{model}" if "/" in model and not model.startswith(("/", ".")) else model
+def _is_local(model: str) -> bool:
+    return Path(model).exists() or model.startswith((".", "/"))
+
+
+def _model_name(run: dict) -> str:
+    return run.get("hub_model_id") or Path(run["output_dir"]).name
+
+
+def _thresholds_snippet(run: dict) -> str:
+    if run.get("hub_model_id"):
+        return (
+            "from huggingface_hub import hf_hub_download\n"
+            f'thresholds = json.load(open(hf_hub_download("{run["hub_model_id"]}", "thresholds.json")))["per_genre"]'
+        )
+    return f'thresholds = json.load(open("{_model_name(run)}/thresholds.json"))["per_genre"]'
+
+
+def _read(folder: Path, name: str):
+    return json.loads((folder / name).read_text(encoding="utf-8"))
+
+
+def write_model_card(folder: str | Path) -> Path:
+    """Render README.md and the per-genre F1 chart of a model folder from its JSON files."""
+    folder = Path(folder)
+    metrics = _read(folder, model_folder.METRICS_FILE)
+    splits = _read(folder, model_folder.SPLITS_FILE)
+    per_genre_f1 = {genre: scores["f1"] for genre, scores in metrics["test"]["tuned_thresholds"]["per_genre"].items()}
+    bar_chart(per_genre_f1, folder / model_folder.CHART_FILE, title="Test F1 per genre (tuned thresholds)", xlabel="F1", xlim=(0, 1.1))
+    card = render_model_card(
+        metrics,
+        Thresholds.from_dict(_read(folder, model_folder.THRESHOLDS_FILE)),
+        splits["summary"],
+        _read(folder, model_folder.DROP_REPORT_FILE),
+        _read(folder, model_folder.TRAINING_ARGS_FILE) | {"presplit": splits["presplit"]},
+    )
+    path = folder / model_folder.CARD_FILE
+    path.write_text(card, encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Re-render the model card (README.md) and chart of a model folder written by train.py.")
+    parser.add_argument("folder")
+    print(f"wrote {write_model_card(parser.parse_args().folder)}")
+
+
+if __name__ == "__main__":
+    main()

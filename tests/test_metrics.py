@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import f1_score, hamming_loss
 
 from genre_model.genres import GENRES
-from genre_model.metrics import THRESHOLD_GRID, Thresholds, multi_label_scores, tune_thresholds
+from genre_model.metrics import THRESHOLD_GRID, Thresholds, best_global_threshold, most_frequent_genres_baseline, multi_label_scores, tune_thresholds
 
 
 @pytest.fixture
@@ -68,3 +68,22 @@ def test_thresholds_missing_a_genre_are_refused():
     del data["per_genre"]["SF"]
     with pytest.raises(ValueError, match="SF"):
         Thresholds.from_dict(data)
+
+
+def test_the_best_global_threshold_sees_a_good_ranking_that_a_half_cut_off_hides(labelled_probabilities):
+    y_true, _ = labelled_probabilities
+    shy = np.where(y_true == 1, 0.3, 0.1)  # perfectly ordered, all below 0.5
+    threshold, micro_f1 = best_global_threshold(y_true, shy)
+    assert multi_label_scores(y_true, shy >= 0.5)["micro_f1"] == 0.0
+    assert 0.1 < threshold <= 0.3 and micro_f1 == pytest.approx(1.0)
+
+
+def test_the_baseline_answers_the_most_frequent_genres_for_every_film():
+    train = np.zeros((10, len(GENRES)), dtype=int)
+    train[:, GENRES.index("드라마")] = 1
+    train[:6, GENRES.index("코미디")] = 1
+    train[:2, GENRES.index("SF")] = 1  # 1.8 genres a film on average: answer two
+    evaluation = train[:4]
+    baseline = most_frequent_genres_baseline(train, evaluation)
+    assert baseline["genres"] == ["드라마", "코미디"]
+    assert baseline["micro_recall"] == pytest.approx(8 / 10)
