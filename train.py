@@ -190,7 +190,9 @@ def write_model_folder(model, tokenizer, args, splits, metrics, thresholds, test
     model_folder.write_json(out, model_folder.METRICS_FILE, metrics)
     model_folder.write_json(out, model_folder.SPLITS_FILE, {"summary": splits.summary(), "presplit": splits.presplit, "rows": splits.manifest()})
     model_folder.write_json(out, model_folder.DROP_REPORT_FILE, splits.drop_report.to_dict())
-    model_folder.write_json(out, model_folder.TRAINING_ARGS_FILE, asdict(args) | {"total_batch_size": total_batch_size})
+    # whether the encoder was a local folder decides how the card names it; recorded now, while the folder is there
+    run = asdict(args) | {"total_batch_size": total_batch_size, "base_model_is_local": Path(args.model_name_or_path).is_dir()}
+    model_folder.write_json(out, model_folder.TRAINING_ARGS_FILE, run)
     with open(out / model_folder.TEST_PREDICTIONS_FILE, "w", encoding="utf-8") as predictions:
         for row_id, genres, probabilities in zip(test_rows["row_id"], test_rows["genres"], test_probabilities):
             record = {"id": row_id, "genres": genres, "probabilities": dict(zip(GENRES, np.round(probabilities.astype(float), 6)))}

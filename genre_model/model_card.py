@@ -49,7 +49,7 @@ def card_metadata(metrics: dict, run: dict) -> ModelCardData:
         license=run.get("license"),
         library_name="transformers",
         pipeline_tag="text-classification",
-        base_model=None if _is_local(run["model_name_or_path"]) else run["model_name_or_path"],
+        base_model=None if run["base_model_is_local"] else run["model_name_or_path"],
         tags=["multi-label-classification", "movie-genre", "korean"],
         metrics=["f1", "precision", "recall"],
         model_name=_model_name(run),
@@ -98,13 +98,13 @@ def _weak_genres(metrics: dict, split_summary: dict) -> str:
 
 def render_model_card(metrics: dict, thresholds: Thresholds, split_summary: dict, drop_report: dict, run: dict) -> str:
     """The whole README.md: Hub metadata header, scores, per-genre table, usage, data and limitations.
-    `run` is training_args.json: train.py's arguments plus total_batch_size and presplit."""
+    `run` is training_args.json: train.py's arguments plus total_batch_size, base_model_is_local and presplit."""
     model_id = _model_name(run)
     header = card_metadata(metrics, run).to_yaml()
     rows = {split: summary["rows"] for split, summary in split_summary.items()}
     best_epoch = metrics.get("best_epoch")
     base = run["model_name_or_path"]
-    base_text = f"`{base}` (a local encoder)" if _is_local(base) else f"[`{base}`](https://huggingface.co/{base})"
+    base_text = f"`{base}` (a local encoder)" if run["base_model_is_local"] else f"[`{base}`](https://huggingface.co/{base})"
     return f"""---
 {header}
 ---
@@ -188,10 +188,6 @@ batch size {run["total_batch_size"]}, seed {run["seed"]}. All arguments are in `
 {_weak_genres(metrics, split_summary)}- A predecessor reported micro-F1 0.92 on a test split that overlapped its training
   data; the scores here come from a split with no overlap and are not comparable to it.
 """
-
-
-def _is_local(model: str) -> bool:
-    return Path(model).exists() or model.startswith((".", "/"))
 
 
 def _model_name(run: dict) -> str:

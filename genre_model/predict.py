@@ -1,0 +1,370 @@
+"""Tag Korean synopses with genres: a trained model folder or Hub id in, ranked probabilities and chosen genres out.
+
+Library:
+    predictor = GenrePredictor.load("out/genre-bert")          # or a Hub id; device="auto", fast_cpu=True
+    [prediction] = predictor.predict(["부산 감천항, 밤마다 …"])  # the model's tuned per-genre thresholds
+    prediction.ranked       # all 20 (genre, probability), highest first
+    prediction.chosen       # the genres whose probability reaches their threshold
+    predictor.predict(texts, threshold=0.4)                    # one threshold for every genre instead
+    predictor.info()        # model, device, precision, window, test scores from metrics.json
+
+Batch files (CSV/TSV, JSON Lines, or .txt with one synopsis per line), one process:
+    python -m genre_model.predict --model out/genre-bert films.csv -o predictions.csv
+Several processes (GPUs, or CPU processes where there is no GPU); the output keeps the input order:
+    accelerate launch --multi_gpu --num_processes 2 --num_machines 1 --mixed_precision no --dynamo_backend no \\
+        -m genre_model.predict --model out/genre-bert films.jsonl -o predictions.csv
+The output is the input rows plus `predicted_genres`, `problem` (why a row was
+not scored, see genre_model.inputs) and one `prob_<genre>` column per genre.
+
+Scores come from sigmoid(logits) in float32 whatever the model's precision.
+Synopses longer than the model's window are read whole, in overlapping windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from genre_model import fast_cpu
+from genre_model.data import DataError  # the input file cannot be used as given; the message says what to change
+from genre_model.genres import GENRES
+from genre_model.inputs import check_synopsis
+from genre_model.metrics import Thresholds
+from genre_model.model_folder import METRICS_FILE, read_json, read_thresholds
+from genre_model.modeling import ModelLoadError  # the model cannot be loaded, or is not a genre model
+
+# The corpus the int8 path must agree on before it is used (see genre_model.fast_cpu).
+EXAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "examples" / "synopses.jsonl"
+PRECISION_NAMES = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One synopsis's scores: every genre ranked, and the genres chosen under the thresholds used."""
+
+    ranked: list[tuple[str, float]]  # all GENRES, highest probability first
+    chosen: list[str]  # in ranked order
+    chunks: int  # windows the synopsis was read in (1 unless it is longer than the model's window)
+
+    @property
+    def probabilities(self) -> dict[str, float]:
+        """Probabilities in GENRES order."""
+        scores = dict(self.ranked)
+        return {genre: scores[genre] for genre in GENRES}
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """"auto" is CUDA, then Apple MPS, then CPU; anything else is a torch device name, checked to exist here."""
+    if str(device) != "auto":
+        try:
+            chosen = torch.device(device)
+        except RuntimeError as error:
+            raise ValueError(f"unknown device {str(device)!r}: use auto, cpu, cuda, cuda:N or mps") from error
+        missing_cuda = chosen.type == "cuda" and (not torch.cuda.is_available() or (chosen.index or 0) >= torch.cuda.device_count())
+        if missing_cuda or (chosen.type == "mps" and not torch.backends.mps.is_available()):
+            raise ValueError(f"device {str(device)!r} is not available on this machine; use 'auto' or 'cpu'")
+        return chosen
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def inference_dtype(device: torch.device) -> torch.dtype:
+    """Half precision on accelerators (bf16 where supported: fp16's range can overflow logits), fp32 on CPU."""
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "mps":
+        return torch.float16
+    return torch.float32
+
+
+class GenrePredictor:
+    """A loaded genre model: tokenizer, weights and thresholds, ready to score batches of synopses."""
+
+    def __init__(self, model, tokenizer, thresholds: Thresholds, *, name: str, window: int, stride: int | None = None,
+                 batch_size: int | None = None, metrics: dict | None = None):
+        self.model, self.tokenizer, self.thresholds = model.eval(), tokenizer, thresholds
+        self.name, self.window, self.metrics = name, window, metrics
+        # Overlap between consecutive windows: a quarter of the window, so a sentence cut at a window's edge is read whole in the next.
+        self.stride = window // 4 if stride is None else stride
+        if not 0 <= self.stride < window - tokenizer.num_special_tokens_to_add():
+            raise ValueError(f"stride {self.stride} must be smaller than the window ({window} tokens with special tokens)")
+        if not tokenizer.is_fast:  # only tokenizers-backed tokenizers cut a text into overlapping windows
+            raise ModelLoadError(f"{name} has a tokenizer without a fast (🤗 tokenizers) version; long synopses cannot be read in windows")
+        label2id = {str(label): int(index) for label, index in model.config.label2id.items()}
+        missing = [genre for genre in GENRES if genre not in label2id]
+        if missing or model.config.num_labels != len(GENRES):
+            raise ModelLoadError(f"{name} is not a genre model: its labels are {', '.join(label2id)}, not the {len(GENRES)} genres of genre_model.genres")
+        # Models keep their own label order; every array here is in GENRES order.
+        self.columns = [label2id[genre] for genre in GENRES]
+        parameter = next(model.parameters())
+        self.device, self.precision = parameter.device, PRECISION_NAMES.get(parameter.dtype, str(parameter.dtype))
+        # Windows per forward pass. On CPU, batches beyond ~8 windows were slower (benchmarks/predict_speed.py):
+        # the time is in the matrix products either way, and bigger batches only add padding and cache misses.
+        self.batch_size = batch_size or (8 if self.device.type == "cpu" else 64)
+        self.fast_cpu_note: str | None = None  # what the int8 check found, in words
+        self.agreement: fast_cpu.Agreement | None = None  # and in numbers
+
+    @classmethod
+    def load(cls, model: str | Path, device: str | torch.device = "auto", fast_cpu: bool = True, *, batch_size: int | None = None,
+             stride: int | None = None, agreement_corpus: str | Path | None = EXAMPLE_CORPUS, cache_dir: str | Path | None = None) -> GenrePredictor:
+        """Load a model folder written by train.py, or a Hub repo with the same files.
+
+        Weights are read from safetensors only and no code is ever taken from the
+        repo. On CPU with `fast_cpu`, int8 is used if it agrees with fp32 on
+        `agreement_corpus` (see genre_model.fast_cpu); `info()` says what was chosen.
+        """
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        name = str(model)
+        if (Path(name).is_absolute() or name.startswith(".")) and not Path(name).is_dir():
+            raise ModelLoadError(f"cannot load the model {name!r}: no such folder")
+        try:
+            target = resolve_device(device)
+            tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
+            network = AutoModelForSequenceClassification.from_pretrained(
+                name, use_safetensors=True, trust_remote_code=False, dtype=inference_dtype(target)
+            ).to(target)
+            thresholds, metrics = read_thresholds(name), read_json(name, METRICS_FILE)
+        except (OSError, ValueError, KeyError) as error:  # missing files, offline Hub, unknown device, malformed config or thresholds
+            raise ModelLoadError(f"cannot load the model {name!r}: {str(error).strip().splitlines()[0]}") from error
+        # train.py saves the training window as model_max_length; a Hub model without one is bounded by its positions.
+        window = min(tokenizer.model_max_length, getattr(network.config, "max_position_embeddings", tokenizer.model_max_length))
+        predictor = cls(network, tokenizer, thresholds, name=name, window=window, stride=stride, batch_size=batch_size, metrics=metrics)
+        if fast_cpu and target.type == "cpu":
+            predictor._use_int8_if_it_agrees(agreement_corpus, cache_dir)
+        return predictor
+
+    def _use_int8_if_it_agrees(self, corpus: str | Path | None, cache_dir: str | Path | None) -> None:
+        if corpus is None or not Path(corpus).is_file():
+            self.fast_cpu_note = f"fp32: int8 not checked, agreement corpus {corpus} not found"
+            return
+        with open(corpus, encoding="utf-8") as lines:
+            texts = [json.loads(line)["synopsis"] for line in lines if line.strip()]
+        key = fast_cpu.cache_key(self.model, self.tokenizer.backend_tokenizer.to_str(), self.window, self.stride, self.thresholds, texts)
+        agreement, quantized = fast_cpu.load_verdict(key, cache_dir), None
+        if agreement is None:
+            quantized = fast_cpu.quantize(self.model)
+            full, fast = self._score(texts, self.model)[0], self._score(texts, quantized)[0]
+            agreement = fast_cpu.compare(full, fast, self.thresholds)
+            fast_cpu.store_verdict(key, agreement, cache_dir)
+        self.fast_cpu_note, self.agreement = agreement.describe(), agreement
+        if agreement.accepted:
+            self.model, self.precision = quantized or fast_cpu.quantize(self.model), "int8"
+
+    def probabilities(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        """(len(texts), 20) sigmoid probabilities in GENRES order."""
+        return self._score(list(texts), self.model, progress)[0]
+
+    @torch.inference_mode()
+    def _score(self, texts: list[str], model, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities, and how many windows each synopsis was read in.
+
+        Every synopsis is cut into windows of the model's length overlapping by
+        `stride` tokens (one window for most). The windows of all synopses are
+        sorted by length and batched, each batch padded only to its own longest window.
+        """
+        if not texts:
+            return np.zeros((0, len(GENRES)), dtype=np.float32), np.zeros(0, dtype=int)
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.window, stride=self.stride, return_overflowing_tokens=True)
+        owners = np.asarray(encoded["overflow_to_sample_mapping"])
+        names = [name for name in self.tokenizer.model_input_names if name in encoded]
+        windows = [{name: encoded[name][index] for name in names} for index in range(len(owners))]
+        # Longest first: if a batch does not fit in memory, the first one says so.
+        order = sorted(range(len(windows)), key=lambda index: len(windows[index]["input_ids"]), reverse=True)
+        window_probabilities = np.empty((len(windows), len(GENRES)), dtype=np.float32)
+        with tqdm(total=len(windows), desc="predicting", unit="window", disable=not progress) as bar:
+            for start in range(0, len(order), self.batch_size):
+                batch_windows = order[start : start + self.batch_size]
+                batch = self.tokenizer.pad([windows[index] for index in batch_windows], return_tensors="pt").to(self.device)
+                logits = model(**batch).logits.float()  # sigmoid in fp32: half-precision probabilities round off near 0 and 1
+                window_probabilities[batch_windows] = torch.sigmoid(logits).cpu().numpy()[:, self.columns]
+                bar.update(len(batch_windows))
+        # A synopsis scores, per genre, the highest probability of its windows: a genre that is
+        # evident in any part of the plot (a war that breaks out only in the last act) is a genre
+        # of the film. Averaging would dilute that part by the rest of a long synopsis.
+        combined = np.zeros((len(texts), len(GENRES)), dtype=np.float32)
+        np.maximum.at(combined, owners, window_probabilities)
+        return combined, np.bincount(owners, minlength=len(texts))
+
+    def predict(self, texts: str | Sequence[str], threshold: float | None | Sequence[float | None] = None, progress: bool = False) -> list[Prediction]:
+        """Rank all genres for each synopsis and choose those at or above the threshold.
+
+        threshold: None uses the model's tuned per-genre thresholds; a number in
+        [0, 1] is one threshold for every genre; a list gives each synopsis its
+        own (a server batching requests of several users).
+        Input is not checked here: call genre_model.inputs.check_synopsis first.
+        """
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        per_text = list(threshold) if isinstance(threshold, Sequence) else [threshold] * len(texts)
+        if len(per_text) != len(texts):
+            raise ValueError(f"{len(per_text)} thresholds for {len(texts)} synopses")
+        rules = [self.thresholds_for(value) for value in per_text]
+        probabilities, window_counts = self._score(texts, self.model, progress)
+        predictions = []
+        for scores, rule, windows in zip(probabilities, rules, window_counts):
+            ranked = sorted(zip(GENRES, scores.astype(float).tolist()), key=lambda pair: -pair[1])
+            decided = dict(zip(GENRES, rule.decide(scores)))
+            predictions.append(Prediction(ranked=ranked, chosen=[genre for genre, _ in ranked if decided[genre]], chunks=int(windows)))
+        return predictions
+
+    def thresholds_for(self, threshold: float | None) -> Thresholds:
+        """The model's per-genre thresholds (None) or one threshold for all genres."""
+        if threshold is None:
+            return self.thresholds
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise ValueError(f"a threshold must lie between 0 and 1, not {threshold}")
+        return Thresholds.uniform(float(threshold))
+
+    def info(self) -> dict:
+        """What is loaded and how good it is: for the app's model panel and the CLI's log."""
+        test = (self.metrics or {}).get("test", {})
+        return {
+            "model": self.name,
+            "device": str(self.device),
+            "precision": self.precision,
+            "fast_cpu": self.fast_cpu_note,
+            "int8_agreement": None if self.agreement is None else {"accepted": self.agreement.accepted, **asdict(self.agreement)},
+            "window": self.window,
+            "stride": self.stride,
+            "tuned_genres": len(self.thresholds.tuned_genres),
+            "test_scores": {
+                setting: {name: test[setting][name] for name in ("micro_f1", "macro_f1", "samples_f1") if name in test[setting]}
+                for setting in ("tuned_thresholds", "threshold_0.5") if setting in test
+            } or None,
+        }
+
+
+# ---- batch prediction command --------------------------------------------------------------------------------
+
+
+def read_rows(path: str | Path, text_column: str) -> tuple[list[dict], list[str]]:
+    """The rows and column names of a CSV/TSV, JSON Lines or .txt (one synopsis per line) file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    with open(path, encoding="utf-8-sig", newline="") as file:  # -sig: files saved by Excel start with a BOM
+        if suffix in (".csv", ".tsv"):
+            reader = csv.DictReader(file, delimiter="\t" if suffix == ".tsv" else ",")
+            rows, columns = list(reader), list(reader.fieldnames or [])
+        elif suffix in (".jsonl", ".json"):
+            rows = []
+            for number, line in enumerate(file, 1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as error:
+                        raise DataError(f"{path}, line {number}: not a JSON object ({error.msg}); expected JSON Lines, one object per line") from error
+            if not all(isinstance(row, dict) for row in rows):
+                raise DataError(f"{path}: every line must be a JSON object such as {{\"{text_column}\": \"...\"}}")
+            columns = list(dict.fromkeys(key for row in rows for key in row))
+        elif suffix == ".txt":
+            rows, columns = [{text_column: line.strip()} for line in file if line.strip()], [text_column]
+        else:
+            raise DataError(f"{path}: unsupported file type {suffix or '(none)'}; use .csv, .tsv, .jsonl or .txt")
+    if not rows:
+        raise DataError(f"{path} holds no rows")
+    if text_column not in columns:
+        suggestion = next((column for column in columns if column.lower() in ("synopsis", "plot", "text", "줄거리")), columns[0])
+        raise DataError(f"column {text_column!r} not found in {path}; available: {', '.join(columns)}. Pass --text_column {suggestion}")
+    return rows, columns
+
+
+def output_row(row: dict, prediction: Prediction | None, problem: str | None) -> dict:
+    """An input row plus the prediction columns; lists and objects from JSON Lines stay JSON in the CSV."""
+    out = {key: json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value for key, value in row.items()}
+    # comma-separated like KOBIS's genre field, so genre_model.genres.parse_genres reads it back
+    out["predicted_genres"] = ",".join(prediction.chosen) if prediction else ""
+    out["problem"] = problem or ""
+    scores = prediction.probabilities if prediction else {}
+    out.update({f"prob_{genre}": f"{scores[genre]:.6f}" if prediction else "" for genre in GENRES})
+    return out
+
+
+def write_rows(path: str | Path, rows: list[dict], columns: list[str]) -> None:
+    fields = columns + ["predicted_genres", "problem"] + [f"prob_{genre}" for genre in GENRES]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # utf-8-sig so that Excel, which many users open CSVs with, shows Hangul
+    with open(path, "w", encoding="utf-8-sig", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+CLI_EXAMPLES = """examples:
+  python -m genre_model.predict --model out/genre-bert films.csv -o predictions.csv
+  python -m genre_model.predict --model you/klue-bert-movie-genres films.csv --text_column plot --threshold 0.4 -o predictions.csv
+  several processes (one per GPU, or CPU processes), one output in input order:
+  accelerate launch --multi_gpu --num_processes 2 --num_machines 1 --mixed_precision no --dynamo_backend no \\
+      -m genre_model.predict --model out/genre-bert films.jsonl -o predictions.csv"""
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m genre_model.predict", description=__doc__.split("\n\n")[0], epilog=CLI_EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("input", help="CSV/TSV, JSON Lines, or .txt with one synopsis per line")
+    parser.add_argument("-o", "--output", required=True, help="CSV to write: the input rows plus predicted genres and probabilities")
+    parser.add_argument("--model", required=True, help="a model folder written by train.py, or a Hub id")
+    parser.add_argument("--text_column", default="synopsis", help="column holding the synopsis (default: synopsis)")
+    parser.add_argument("--threshold", type=float, default=None, help="one threshold for all genres (default: the model's tuned per-genre thresholds)")
+    parser.add_argument("--batch_size", type=int, default=None, help="windows per forward pass (default: 8 on CPU, 64 on a GPU)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps; under accelerate launch each process takes its own")
+    parser.add_argument("--no_fast_cpu", action="store_true", help="stay in fp32 on CPU (by default int8 is used where it agrees with fp32)")
+    args = parser.parse_args(argv)
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        parser.error(f"--threshold must lie between 0 and 1, not {args.threshold}")
+    return args
+
+
+def run(args: argparse.Namespace) -> None:
+    from accelerate import Accelerator
+    from accelerate.utils import gather_object
+
+    # Every process reads the input, so bad input stops them all with the same message before any model is loaded.
+    rows, columns = read_rows(args.input, args.text_column)
+    # cpu=True lets `accelerate launch --multi_gpu` start CPU processes (gloo) where there is no GPU.
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    device = args.device if accelerator.num_processes == 1 else accelerator.device  # several processes: one device each
+    with accelerator.main_process_first():  # the main process measures int8 against fp32 and caches the verdict; the others read it
+        predictor = GenrePredictor.load(args.model, device=device, fast_cpu=not args.no_fast_cpu, batch_size=args.batch_size)
+    info = predictor.info()
+    accelerator.print(f"model {info['model']}: {accelerator.num_processes} process(es) on {info['device']} in {info['precision']}"
+                      + (f"; {info['fast_cpu']}" if info["fast_cpu"] else ""))
+    problems = [check_synopsis(row.get(args.text_column)) for row in rows]
+    # Contiguous slices in rank order: gathering them back end to end restores the input order.
+    with accelerator.split_between_processes(list(range(len(rows)))) as mine:
+        scored = [index for index in mine if problems[index] is None]
+        predictions = predictor.predict([rows[index][args.text_column] for index in scored], args.threshold, progress=accelerator.is_local_main_process)
+        results = list(zip(scored, predictions))
+    by_row = dict(gather_object(results))
+    if accelerator.is_main_process:
+        write_rows(args.output, [output_row(row, by_row.get(index), problems[index]) for index, row in enumerate(rows)], columns)
+        skipped = sum(problem is not None for problem in problems)
+        print(f"wrote {len(rows)} rows to {args.output}" + (f"; {skipped} not scored (see the 'problem' column)" if skipped else ""))
+    accelerator.end_training()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    try:
+        run(args)
+    except (DataError, ModelLoadError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,374 @@
+"""Tests of genre_model.predict, genre_model.inputs and genre_model.fast_cpu: scores, thresholds, long synopses, int8, and the batch CLI.
+
+    .venv/bin/python -m pytest tests/test_predict.py -q
+
+Offline; the models are conftest's `trained_model` (a real train.py folder) and
+the small purpose-built ones of tests/predict_models.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import OFFLINE_ENVIRONMENT, PROJECT_ROOT, read_corpus, write_jsonl
+from predict_models import LIVELY_THRESHOLDS, LIVELY_WINDOW, KeywordModel, save_lively_model
+from transformers import AutoTokenizer
+
+from genre_model import fast_cpu
+from genre_model.genres import GENRES
+from genre_model.inputs import MAX_CHARS, check_synopsis
+from genre_model.metrics import Thresholds
+from genre_model.modeling import ModelLoadError
+from genre_model.predict import EXAMPLE_CORPUS, GenrePredictor, inference_dtype, resolve_device
+
+SYNOPSES = [row["synopsis"] for row in read_corpus()]
+
+
+@pytest.fixture(scope="session")
+def verdict_cache(tmp_path_factory) -> Path:
+    """A private cache for int8 verdicts, so no test reads one that another run left in ~/.cache."""
+    return tmp_path_factory.mktemp("verdicts")
+
+
+@pytest.fixture(scope="session")
+def lively_model(tiny_encoder, tmp_path_factory) -> Path:
+    return save_lively_model(tmp_path_factory.mktemp("lively") / "model", tiny_encoder)
+
+
+@pytest.fixture(scope="session")
+def lively(lively_model) -> GenrePredictor:
+    return GenrePredictor.load(lively_model, device="cpu", fast_cpu=False, batch_size=8)
+
+
+@pytest.fixture(scope="session")
+def trained(trained_model, verdict_cache) -> GenrePredictor:
+    return GenrePredictor.load(trained_model, device="cpu", cache_dir=verdict_cache)
+
+
+def long_synopsis(minimum_windows: int, tokenizer, window: int) -> str:
+    """Corpus synopses joined until the text needs at least `minimum_windows` windows."""
+    text = ""
+    for synopsis in SYNOPSES:
+        text = f"{text} {synopsis}".strip()
+        if len(tokenizer(text, add_special_tokens=False)["input_ids"]) > minimum_windows * window:
+            return text
+    raise AssertionError("the corpus is too short to build a long synopsis")
+
+
+# ---- input checks ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [("", "입력해 주세요"), ("   \n\t", "입력해 주세요"), (None, "입력해 주세요"), ("형사가 범인을 쫓는다.", "너무 짧습니다"),
+     ("가" * (MAX_CHARS + 1), "너무 깁니다"), ("A retired detective returns to the harbour to save his nephew from a gang.", "한국어"),
+     ("1234567890 1234567890 1234567890", "한국어")],
+)
+def test_unusable_synopses_get_a_korean_reason(text, complaint):
+    assert complaint in check_synopsis(text)
+
+
+def test_korean_synopses_quoting_foreign_names_are_accepted():
+    assert check_synopsis(SYNOPSES[0]) is None
+    assert check_synopsis("마블의 Avengers 이후 홀로 남은 Tony는 뉴욕의 작은 공방에서 새로운 슈트를 만든다.") is None
+
+
+# ---- ranking and thresholds ------------------------------------------------------------------------------------
+
+
+def test_every_genre_is_ranked_by_probability(lively):
+    predictions = lively.predict(SYNOPSES[:6])
+    probabilities = lively.probabilities(SYNOPSES[:6])
+    for prediction, expected in zip(predictions, probabilities):
+        genres, scores = zip(*prediction.ranked)
+        assert sorted(genres) == sorted(GENRES)
+        assert list(scores) == sorted(scores, reverse=True)
+        assert all(0.0 <= score <= 1.0 for score in scores)
+        np.testing.assert_allclose([prediction.probabilities[genre] for genre in GENRES], expected, atol=1e-6)
+
+
+def test_model_thresholds_choose_per_genre(lively):
+    predictions = lively.predict(SYNOPSES[:20])
+    per_genre = LIVELY_THRESHOLDS.per_genre
+    for prediction in predictions:
+        assert prediction.chosen == [genre for genre, score in prediction.ranked if score >= per_genre[genre]]
+    # the per-genre thresholds really differ from one global threshold on these synopses
+    global_choices = [prediction.chosen for prediction in lively.predict(SYNOPSES[:20], threshold=0.5)]
+    assert global_choices != [prediction.chosen for prediction in predictions]
+
+
+def test_one_threshold_applies_to_every_genre(lively):
+    for prediction in lively.predict(SYNOPSES[:10], threshold=0.5):
+        assert prediction.chosen == [genre for genre, score in prediction.ranked if score >= 0.5]
+    assert all(len(prediction.chosen) == len(GENRES) for prediction in lively.predict(SYNOPSES[:3], threshold=0.0))
+    assert all(prediction.chosen == [] for prediction in lively.predict(SYNOPSES[:3], threshold=1.0))
+
+
+def test_each_synopsis_can_have_its_own_threshold(lively):
+    together = lively.predict(SYNOPSES[:3], threshold=[None, 0.0, 0.5])
+    alone = [lively.predict(SYNOPSES[0])[0], lively.predict(SYNOPSES[1], threshold=0.0)[0], lively.predict(SYNOPSES[2], threshold=0.5)[0]]
+    assert [prediction.chosen for prediction in together] == [prediction.chosen for prediction in alone]
+
+
+@pytest.mark.parametrize("threshold", [-0.1, 1.5])
+def test_thresholds_outside_zero_to_one_are_refused(lively, threshold):
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        lively.predict(SYNOPSES[:1], threshold=threshold)
+
+
+def test_trained_model_decides_with_its_saved_thresholds(trained, trained_model):
+    saved = Thresholds.from_dict(json.loads((trained_model / "thresholds.json").read_text(encoding="utf-8")))
+    probabilities = trained.probabilities(SYNOPSES[:8])
+    expected = [[genre for genre, decided in zip(GENRES, row) if decided] for row in saved.decide(probabilities)]
+    assert [sorted(prediction.chosen) for prediction in trained.predict(SYNOPSES[:8])] == [sorted(genres) for genres in expected]
+
+
+# ---- batching and long synopses --------------------------------------------------------------------------------
+
+
+def test_batch_equals_one_by_one(lively):
+    texts = SYNOPSES[:24]  # a mix of lengths: 1 to 4 windows of 64 tokens each
+    batched = lively.predict(texts)
+    for text, together in zip(texts, batched):
+        [alone] = lively.predict([text])
+        np.testing.assert_allclose([s for _, s in together.ranked], [s for _, s in alone.ranked], atol=1e-5)
+        assert together.chosen == alone.chosen and together.chunks == alone.chunks
+    assert len({prediction.chunks for prediction in batched}) > 1
+
+
+def test_long_synopsis_scores_the_same_alone_and_batched(lively):
+    long_text = long_synopsis(3, lively.tokenizer, LIVELY_WINDOW)
+    [alone] = lively.predict([long_text])
+    batched = lively.predict([SYNOPSES[5], long_text, SYNOPSES[6]])[1]
+    assert alone.chunks >= 4
+    np.testing.assert_allclose(list(alone.probabilities.values()), list(batched.probabilities.values()), atol=1e-5)
+    assert alone.chosen == batched.chosen
+
+
+def test_genre_evident_only_at_the_end_of_a_long_synopsis_counts(tiny_encoder):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
+    keyword = tokenizer("전쟁", add_special_tokens=False)["input_ids"][0]
+    filler = " ".join(text for text in SYNOPSES[:40] if keyword not in tokenizer(text, add_special_tokens=False)["input_ids"])
+    predictor = GenrePredictor(KeywordModel(keyword), tokenizer, Thresholds.uniform(0.5), name="keyword", window=64)
+    ending = f"{filler} 그리고 마침내 전쟁이 시작된다."
+    [at_the_end] = predictor.predict([ending])
+    [without] = predictor.predict([filler])
+    assert at_the_end.chunks > 10
+    assert at_the_end.chosen == ["전쟁"] and without.chosen == []
+    # what a predictor that cut the synopsis at its window would have seen: no war
+    first_window = tokenizer.decode(tokenizer(ending, add_special_tokens=False)["input_ids"][:60])
+    assert predictor.predict([first_window])[0].chosen == []
+
+
+# ---- the fast CPU path -----------------------------------------------------------------------------------------
+
+
+def test_int8_agrees_with_full_precision_on_the_corpus(trained, trained_model, verdict_cache):
+    assert trained.precision == "int8", trained.fast_cpu_note
+    full = GenrePredictor.load(trained_model, device="cpu", fast_cpu=False)
+    assert full.precision == "fp32"
+    fast_scores, full_scores = trained.probabilities(SYNOPSES), full.probabilities(SYNOPSES)
+    same = np.all(trained.thresholds.decide(fast_scores) == full.thresholds.decide(full_scores), axis=1)
+    assert same.mean() >= 0.99
+    assert np.abs(fast_scores - full_scores).max() <= 0.02
+    assert "int8 agrees with fp32" in trained.info()["fast_cpu"]
+
+
+def test_int8_that_disagrees_falls_back_to_fp32_and_says_so(lively_model, verdict_cache):
+    # the lively model's scores swing with every token, so int8's small errors flip its decisions
+    predictor = GenrePredictor.load(lively_model, device="cpu", fast_cpu=True, cache_dir=verdict_cache)
+    assert predictor.precision == "fp32"
+    assert predictor.info()["fast_cpu"].startswith("int8 rejected, using fp32")
+
+
+def test_int8_verdict_is_measured_once_then_cached(trained_model, tmp_path, monkeypatch):
+    first = GenrePredictor.load(trained_model, device="cpu", cache_dir=tmp_path)
+    assert list((tmp_path / "fast_cpu").glob("*.json"))
+    monkeypatch.setattr(fast_cpu, "compare", lambda *args: pytest.fail("the cached verdict was not used"))
+    second = GenrePredictor.load(trained_model, device="cpu", cache_dir=tmp_path)
+    assert (second.precision, second.fast_cpu_note) == (first.precision, first.fast_cpu_note)
+
+
+def test_int8_quantizes_the_encoder_and_leaves_the_classification_head_in_fp32(lively):
+    quantized = fast_cpu.quantize(lively.model)
+    kinds = {name: type(module) for name, module in quantized.named_modules()}
+    assert kinds["classifier"] is torch.nn.Linear and kinds["bert.pooler.dense"] is torch.nn.Linear
+    assert kinds["bert.encoder.layer.0.intermediate.dense"] is torch.ao.nn.quantized.dynamic.Linear
+    assert type(lively.model.bert.encoder.layer[0].intermediate.dense) is torch.nn.Linear  # a copy: the fp32 model is untouched
+
+
+def test_agreement_needs_99_percent_identical_decisions_and_close_scores():
+    thresholds = Thresholds.uniform(0.5)
+    full = np.full((100, len(GENRES)), 0.2)
+    full[:2, 0] = 0.495  # two synopses sit just under the threshold of one genre
+    one_flip, two_flips, drifted = full.copy(), full.copy(), full.copy()
+    one_flip[0, 0] = 0.505
+    two_flips[:2, 0] = 0.505
+    drifted[50:, 5] += 0.03  # no decision changes, but scores drift by more than 0.02
+    assert fast_cpu.compare(full, one_flip, thresholds).accepted  # 99 % identical
+    assert not fast_cpu.compare(full, two_flips, thresholds).accepted  # 98 %
+    assert not fast_cpu.compare(full, drifted, thresholds).accepted
+
+
+# ---- loading and device ----------------------------------------------------------------------------------------
+
+
+def test_info_reports_model_device_precision_and_test_scores(trained, trained_model):
+    info = trained.info()
+    metrics = json.loads((trained_model / "metrics.json").read_text(encoding="utf-8"))
+    assert info["model"] == str(trained_model) and info["device"] == "cpu" and info["window"] == 128
+    assert info["test_scores"]["tuned_thresholds"]["micro_f1"] == metrics["test"]["tuned_thresholds"]["micro_f1"]
+    assert info["test_scores"]["threshold_0.5"]["macro_f1"] == metrics["test"]["threshold_0.5"]["macro_f1"]
+
+
+def test_auto_device_prefers_cuda_then_mps_then_cpu_and_halves_precision_only_off_cpu():
+    expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    assert inference_dtype(torch.device("cpu")) == torch.float32
+    assert inference_dtype(torch.device("mps")) == torch.float16
+
+
+@pytest.mark.parametrize(("model", "device", "reason"), [
+    ("/no/such/model", "auto", "no such folder"),
+    ("nobody/no-such-genre-model", "auto", "cannot load the model"),
+    (None, "cuda:7", "not available"),
+])
+def test_unloadable_models_raise_a_clear_error(trained_model, model, device, reason):
+    with pytest.raises(ModelLoadError, match=reason):
+        GenrePredictor.load(model or trained_model, device=device)
+
+
+def test_a_model_without_the_20_genres_is_refused(tiny_encoder):
+    with pytest.raises(ModelLoadError, match="not a genre model"):
+        GenrePredictor.load(tiny_encoder, fast_cpu=False)
+
+
+# ---- the batch CLI ---------------------------------------------------------------------------------------------
+
+
+def run_cli(*arguments: str, processes: int = 1, cache: Path | None = None) -> subprocess.CompletedProcess:
+    if processes == 1:
+        launcher = ["-m", "genre_model.predict"]
+    else:
+        launcher = ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes), "--num_machines", "1",
+                    "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0", "-m", "genre_model.predict"]
+    environment = os.environ | OFFLINE_ENVIRONMENT | {"OMP_NUM_THREADS": "1"} | ({"GENRE_MODEL_CACHE": str(cache)} if cache else {})
+    return subprocess.run([sys.executable, *launcher, *arguments], capture_output=True, text=True, timeout=180, cwd=PROJECT_ROOT, env=environment)
+
+
+def read_output(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8-sig", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+@pytest.fixture(scope="module")
+def cli_input(tmp_path_factory) -> tuple[Path, list[dict]]:
+    rows = read_corpus(limit=15)
+    rows.insert(4, {"id": "too-short", "synopsis": "짧은 줄거리"})
+    rows.insert(9, {"id": "english", "synopsis": "A detective chases a smuggling ring across the harbour at night."})
+    return write_jsonl(tmp_path_factory.mktemp("cli") / "films.jsonl", rows), rows
+
+
+@pytest.fixture(scope="module")
+def single_process_output(cli_input, lively_model, verdict_cache, tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("cli-out") / "one.csv"
+    result = run_cli("--model", str(lively_model), str(cli_input[0]), "-o", str(output), cache=verdict_cache)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "wrote 17 rows" in result.stdout and "2 not scored" in result.stdout
+    assert "predicting: 100%" in result.stderr  # the progress bar
+    return output
+
+
+def test_cli_writes_every_input_row_in_order_with_genres_and_probabilities(single_process_output, cli_input, lively):
+    written, rows = read_output(single_process_output), cli_input[1]
+    assert [row["id"] for row in written] == [row["id"] for row in rows]
+    assert [row["genres"] for row in written[:3]] == [json.dumps(row["genres"], ensure_ascii=False) for row in rows[:3]]
+    assert list(written[0])[-len(GENRES):] == [f"prob_{genre}" for genre in GENRES]
+    scored = [(out, row) for out, row in zip(written, rows) if not out["problem"]]
+    expected = lively.predict([row["synopsis"] for _, row in scored])
+    for (out, _), prediction in zip(scored, expected):
+        np.testing.assert_allclose([float(out[f"prob_{genre}"]) for genre in GENRES], list(prediction.probabilities.values()), atol=1e-5)
+        assert out["predicted_genres"] == ",".join(prediction.chosen)
+    problems = {row["id"]: row["problem"] for row in written if row["problem"]}
+    assert problems == {"too-short": check_synopsis("짧은 줄거리"), "english": check_synopsis(rows[9]["synopsis"])}
+    assert all(written_row["prob_드라마"] == "" for written_row in written if written_row["problem"])
+
+
+def test_cli_under_two_processes_writes_the_single_process_output(single_process_output, cli_input, lively_model, verdict_cache, tmp_path):
+    output = tmp_path / "two.csv"
+    result = run_cli("--model", str(lively_model), str(cli_input[0]), "-o", str(output), processes=2, cache=verdict_cache)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 process(es)" in result.stdout
+    one, two = read_output(single_process_output), read_output(output)
+    assert [row["id"] for row in two] == [row["id"] for row in one]
+    assert [row["predicted_genres"] for row in two] == [row["predicted_genres"] for row in one]
+    for first, second in zip(one, two):
+        assert first["problem"] == second["problem"]
+        if not first["problem"]:
+            np.testing.assert_allclose([float(first[f"prob_{g}"]) for g in GENRES], [float(second[f"prob_{g}"]) for g in GENRES], atol=1e-5)
+
+
+def test_cli_reads_csv_with_a_chosen_text_column_and_plain_text(trained_model, verdict_cache, tmp_path):
+    table = tmp_path / "films.csv"
+    with open(table, "w", encoding="utf-8", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=["title", "plot"])
+        writer.writeheader()
+        writer.writerows({"title": row["title"], "plot": row["synopsis"]} for row in read_corpus(limit=3))
+    lines = tmp_path / "films.txt"
+    lines.write_text("\n".join(SYNOPSES[:2]) + "\n\n", encoding="utf-8")
+    result = run_cli("--model", str(trained_model), str(table), "-o", str(tmp_path / "a.csv"), "--text_column", "plot", "--threshold", "0", cache=verdict_cache)
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = read_output(tmp_path / "a.csv")
+    assert [row["title"] for row in written] == [row["title"] for row in read_corpus(limit=3)]
+    assert all(len(row["predicted_genres"].split(",")) == len(GENRES) for row in written)  # threshold 0 chooses everything
+    result = run_cli("--model", str(trained_model), str(lines), "-o", str(tmp_path / "b.csv"), cache=verdict_cache)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [row["synopsis"] for row in read_output(tmp_path / "b.csv")] == SYNOPSES[:2]
+
+
+def write_bad_input(case: str, folder: Path) -> Path:
+    source = folder / "films.csv"
+    if case == "missing column":
+        source.write_text("title,plot\n검은 항로,부산 감천항의 밤\n", encoding="utf-8")
+    elif case == "empty file":
+        source.write_text("", encoding="utf-8")
+    elif case == "unsupported type":
+        source = folder / "films.xlsx"
+        source.write_bytes(b"PK")
+    return source
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("missing file", "no such file"),
+    ("missing column", "column 'synopsis' not found in"),
+    ("empty file", "holds no rows"),
+    ("unsupported type", "unsupported file type .xlsx"),
+])
+def test_cli_bad_input_is_refused_with_a_message_and_exit_code_2(case, message, trained_model, tmp_path, capsys):
+    from genre_model.predict import main
+
+    assert main(["--model", str(trained_model), str(write_bad_input(case, tmp_path)), "-o", str(tmp_path / "out.csv")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize(("case", "message"), [("missing column", "Pass --text_column plot"), ("missing model", "no such folder")])
+def test_cli_command_fails_without_a_traceback(case, message, trained_model, tmp_path):
+    source, model = write_bad_input(case, tmp_path), str(trained_model)
+    if case == "missing model":
+        source, model = write_jsonl(tmp_path / "films.jsonl", read_corpus(limit=1)), str(tmp_path / "no-model")
+    result = run_cli("--model", model, str(source), "-o", str(tmp_path / "out.csv"))
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_agreement_corpus_is_the_example_corpus():
+    assert EXAMPLE_CORPUS == PROJECT_ROOT / "examples" / "synopses.jsonl" and EXAMPLE_CORPUS.is_file()
