@@ -30,6 +30,11 @@ PER_GENRE, ONE_THRESHOLD = "모델의 장르별 임계값", "하나의 임계값
 MAX_BATCH_SIZE = 8  # requests waiting together are scored in one forward pass
 NOTHING_CHOSEN = "임계값을 넘은 장르가 없습니다"
 NO_MODEL = "모델이 없어 예측할 수 없습니다. 아래 모델 정보를 확인해 주세요."
+DEMO_NOTICE = (
+    "ℹ️ **데모 모델입니다.** 이 저장소의 예시 줄거리(`examples/`)로 처음부터 학습한 작은 모델이라, 실제 영화 줄거리에서는 "
+    "정확도가 크게 떨어집니다. 실제 모델은 `accelerate launch train.py --dataset 내_데이터.parquet`로 `klue/bert-base`를 "
+    "미세조정해 만들고, `GENRE_MODEL=모델_폴더_또는_Hub_id python app.py`로 지정하세요."
+)
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -57,6 +62,8 @@ def model_panel(predictor: GenrePredictor | None, problems: list[str]) -> str:
     if predictor is None:
         return "\n\n".join(lines + ["사용할 수 있는 모델이 없습니다. `--model`로 모델 폴더나 Hub id를 지정해 주세요."])
     info = predictor.info()
+    if Path(info["model"]).resolve() == DEMO_MODEL.resolve():
+        lines.append(DEMO_NOTICE)
     lines += [f"**모델** `{info['model']}` · **장치** {info['device']} · **정밀도** {info['precision']} · **창** {info['window']} 토큰"]
     if agreement := info["int8_agreement"]:
         verdict = "int8을 사용합니다" if agreement["accepted"] else "int8이 fp32와 충분히 일치하지 않아 fp32를 사용합니다"

@@ -159,7 +159,7 @@ def test_simultaneous_requests_each_get_their_own_answer(client, reference):
 def test_model_info_names_the_model_device_and_test_scores(client, trained_model):
     panel = client.predict(api_name="/model_info")
     assert str(trained_model) in panel and "cpu" in panel and "int8" in panel
-    assert "micro-F1" in panel and "macro-F1" in panel and "⚠️" not in panel
+    assert "micro-F1" in panel and "macro-F1" in panel and "⚠️" not in panel and "데모 모델" not in panel
 
 
 def test_the_api_offers_exactly_the_tested_endpoints(client):
@@ -184,6 +184,7 @@ def test_unloadable_model_is_explained_on_the_page_and_demo_model_is_used(traine
         client = Client(app.url, verbose=False)
         panel = client.predict(api_name="/model_info")
         assert "/no/such/model" in panel and "no such folder" in panel and str(tmp_path / "demo_model") in panel
+        assert "데모 모델입니다" in panel and "train.py" in panel
         _, chosen, notice = client.predict(SYNOPSES[0], ONE_THRESHOLD, 0.0, api_name="/predict")
         assert sorted(chosen.split(", ")) == sorted(GENRES) and "⚠️" not in notice
     finally:
