@@ -139,10 +139,3 @@ def to_multi_hot(genres: Iterable[str]) -> list[float]:
     for genre in genres:
         vector[GENRE_INDEX[genre]] = 1.0
     return vector
-
-
-def from_multi_hot(vector: Sequence[float]) -> tuple[str, ...]:
-    """The genres whose entry in a GENRES-ordered 0/1 vector is set."""
-    if len(vector) != len(GENRES):
-        raise ValueError(f"expected {len(GENRES)} entries, got {len(vector)}")
-    return tuple(genre for genre, value in zip(GENRES, vector) if value >= 0.5)
