@@ -232,7 +232,8 @@ def main(args: Arguments) -> None:
     train_loader = train_dataloader(encoded["train"], tokenizer, args.per_device_train_batch_size, args.seed, pad_to)
     validation_loader = eval_dataloader(validation, tokenizer, args.per_device_eval_batch_size, pad_to)
     test_loader = eval_dataloader(test, tokenizer, args.per_device_eval_batch_size, pad_to)
-    pos_weight = positive_weights(np.asarray(encoded["train"]["labels"]), args.pos_weight_cap) if args.pos_weight_cap else None
+    train_labels = np.asarray(encoded["train"]["labels"])
+    pos_weight = positive_weights(train_labels, args.pos_weight_cap) if args.pos_weight_cap else None
 
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")  # the usual BERT recipe: no weight decay on these
     parameter_groups = [
@@ -342,7 +343,7 @@ def main(args: Arguments) -> None:
         "test": {
             "threshold_0.5": multi_label_scores(test_labels, fixed.decide(test_probabilities)),
             "tuned_thresholds": multi_label_scores(test_labels, thresholds.decide(test_probabilities)),
-            "most_frequent_genres_baseline": most_frequent_genres_baseline(np.asarray(encoded["train"]["labels"]), test_labels),
+            "most_frequent_genres_baseline": most_frequent_genres_baseline(train_labels, test_labels),
         },
     }
     accelerator.print(

@@ -163,6 +163,7 @@ def clean_split(split: Dataset, split_name: str, spec: DataSpec, report: DropRep
     _check_columns(split, spec)
     report.rows_in[split_name] = len(split)
     texts, genre_values = split[spec.text_column], split[spec.genre_column]
+    _check_genre_type(genre_values, spec.genre_column)
     ids = split[spec.id_column] if spec.id_column in split.column_names else range(len(split))
     kept, columns = [], {"text": [], "genres": [], "labels": [], "row_id": [], "text_sha1": []}
     for index, (text, value, row_id) in enumerate(zip(texts, genre_values, ids)):
@@ -188,10 +189,13 @@ def _check_columns(split: Dataset, spec: DataSpec) -> None:
             raise DataError(f"column '{column}' not found; available: {available}. Pass {option} <name>")
     if len(split) == 0:
         raise DataError("the data has no rows")
-    first_value = next((value for value in split[spec.genre_column] if value is not None), None)
+
+
+def _check_genre_type(genre_values: list, column: str) -> None:
+    first_value = next((value for value in genre_values if value is not None), None)
     if first_value is not None and not isinstance(first_value, (str, list, tuple)):
         raise DataError(
-            f"column '{spec.genre_column}' must hold a list of genre names or a string like '멜로/로맨스,드라마'; "
+            f"column '{column}' must hold a list of genre names or a string like '멜로/로맨스,드라마'; "
             f"found {type(first_value).__name__} ({first_value!r})"
         )
 

@@ -88,7 +88,7 @@ def _drop_table(drop_report: dict) -> str:
     return "\n".join(rows)
 
 
-def _weak_genres(metrics: dict, split_summary: dict) -> str:
+def _weak_genres(metrics: dict) -> str:
     per_genre = metrics["test"]["tuned_thresholds"]["per_genre"]
     weak = [g for g in GENRES if per_genre[g]["support"] < 10 or per_genre[g]["f1"] < 0.3]
     if not weak:
@@ -185,7 +185,7 @@ batch size {run["total_batch_size"]}, seed {run["seed"]}. All arguments are in `
 - Synopses longer than {run["max_length"]} tokens are truncated in training; the genre_model
   predictor reads long synopses in overlapping windows.
 - Rare genres have few examples; their scores vary more from split to split.
-{_weak_genres(metrics, split_summary)}- A predecessor reported micro-F1 0.92 on a test split that overlapped its training
+{_weak_genres(metrics)}- A predecessor reported micro-F1 0.92 on a test split that overlapped its training
   data; the scores here come from a split with no overlap and are not comparable to it.
 """
 

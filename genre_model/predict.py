@@ -41,6 +41,7 @@ from genre_model.inputs import check_synopsis
 from genre_model.metrics import Thresholds
 from genre_model.model_folder import METRICS_FILE, read_json, read_thresholds
 from genre_model.modeling import ModelLoadError  # the model cannot be loaded, or is not a genre model
+from genre_model.scratch import read_texts
 
 # The corpus the int8 path must agree on before it is used (see genre_model.fast_cpu).
 EXAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "examples" / "synopses.jsonl"
@@ -150,8 +151,7 @@ class GenrePredictor:
         if corpus is None or not Path(corpus).is_file():
             self.fast_cpu_note = f"fp32: int8 not checked, agreement corpus {corpus} not found"
             return
-        with open(corpus, encoding="utf-8") as lines:
-            texts = [json.loads(line)["synopsis"] for line in lines if line.strip()]
+        texts = read_texts(corpus)
         key = fast_cpu.cache_key(self.model, self.tokenizer.backend_tokenizer.to_str(), self.window, self.stride, self.thresholds, texts)
         agreement, quantized = fast_cpu.load_verdict(key, cache_dir), None
         if agreement is None:

@@ -18,6 +18,7 @@ from genre_model.collect.films import Film
 from genre_model.collect.rules import FilmRules, film_drop_reason
 from genre_model.collect.synopses import MATCHED, STATUS_DESCRIPTIONS, SynopsisRecord
 from genre_model.collect.workdir import write_jsonl
+from genre_model.data import normalize_text
 from genre_model.genres import parse_genres
 
 PARQUET_FILE = "genre_synopses.parquet"
@@ -62,7 +63,7 @@ def build_rows(
         if reason is not None:
             report.dropped[reason] += 1
             continue
-        seen_synopses.add(_whitespace_free(record.synopsis))
+        seen_synopses.add(normalize_text(record.synopsis))
         report.rows.append(
             {
                 "id": film.id,
@@ -83,7 +84,7 @@ def _all_rules(rules: FilmRules, drop_duplicates: bool) -> dict[str, str]:
         NOT_LOOKED_UP: "no synopsis: not looked up (rerun `synopses` with the same rule flags)",
         **{status: f"no synopsis: {text}" for status, text in STATUS_DESCRIPTIONS.items() if status != MATCHED},
     }
-    duplicates = {DUPLICATE: "same synopsis as an earlier film (white space ignored)"} if drop_duplicates else {}
+    duplicates = {DUPLICATE: "same synopsis as an earlier film (ignoring spacing, punctuation and case, as train.py does)"} if drop_duplicates else {}
     return rules.descriptions() | synopsis_rules | duplicates
 
 
@@ -92,13 +93,9 @@ def _synopsis_drop_reason(record: SynopsisRecord | None, seen: set[str], drop_du
         return NOT_LOOKED_UP
     if record.status != MATCHED:
         return record.status
-    if drop_duplicates and _whitespace_free(record.synopsis) in seen:
+    if drop_duplicates and normalize_text(record.synopsis) in seen:
         return DUPLICATE
     return None
-
-
-def _whitespace_free(text: str) -> str:
-    return "".join(text.split())
 
 
 def _add_source(report: BuildReport, source: str) -> None:
