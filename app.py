@@ -65,10 +65,10 @@ def model_panel(predictor: GenrePredictor | None, problems: list[str]) -> str:
     if Path(info["model"]).resolve() == DEMO_MODEL.resolve():
         lines.append(DEMO_NOTICE)
     lines += [f"**모델** `{info['model']}` · **장치** {info['device']} · **정밀도** {info['precision']} · **창** {info['window']} 토큰"]
-    if agreement := info["int8_agreement"]:
-        verdict = "int8을 사용합니다" if agreement["accepted"] else "int8이 fp32와 충분히 일치하지 않아 fp32를 사용합니다"
-        lines.append(f"CPU 가속 점검: 예시 줄거리 {agreement['synopses']}편 중 {agreement['identical_decisions']:.1%}에서 fp32와 같은 장르, "
-                     f"점수 차이 최대 {agreement['max_score_difference']:.4f} → {verdict}")
+    for check in info["fast_cpu_checks"]:
+        verdict = "사용합니다" if check["accepted"] else "fp32와 충분히 일치하지 않아 쓰지 않습니다"
+        lines.append(f"CPU 가속 점검 ({check['path']}): 예시 줄거리 {check['synopses']}편 중 {check['identical_decisions']:.1%}에서 fp32와 같은 장르, "
+                     f"점수 차이 최대 {check['max_score_difference']:.4f} → {verdict}")
     tuned = (info["test_scores"] or {}).get("tuned_thresholds")
     lines.append(
         f"**테스트 점수** (장르별 임계값): micro-F1 {tuned['micro_f1']:.3f} · macro-F1 {tuned['macro_f1']:.3f} · samples-F1 {tuned['samples_f1']:.3f}"

@@ -1,7 +1,7 @@
 """CPU speed of genre_model.predict against the predecessor's way, with a bert-base-sized model.
 
-    python benchmarks/predict_speed.py             # 200 synopses spread over the example corpus's lengths
-    python benchmarks/predict_speed.py --quick     # 16 synopses: a smoke run (~1 minute on 2 cores)
+    python benchmarks/predict_speed.py             # 200 synopses spread over the example corpus's lengths, 3 rounds (~10 minutes on 2 cores)
+    python benchmarks/predict_speed.py --quick     # 16 synopses, 1 round: a smoke run (~1 minute)
     python benchmarks/predict_speed.py --synopses 0   # the whole corpus
     python benchmarks/predict_speed.py --threads 1    # one torch thread per case: steadier on a busy machine
     python benchmarks/predict_speed.py --model out/genre-bert   # a trained model instead of random weights
@@ -10,8 +10,9 @@ Cases, on the same synopses and the same model (12 layers, 768 hidden, random
 weights from genre_model.scratch with a vocabulary learnt on the corpus):
   predecessor   one synopsis at a time, padded to 300 tokens, fp32
   predictor     GenrePredictor as the app and the CLI load it: length-sorted
-                batches padded to their own longest row, int8 only where it
-                agrees with fp32 (here checked on the synopses measured)
+                batches padded to their own longest row, on the first fast CPU
+                path that agrees with fp32 (int8, then ONNX Runtime fp32; here
+                checked on the synopses measured), torch fp32 if none does
   int8 forced   the int8 model whatever its agreement, for reference
 Latency is one synopsis per call (a user of the app); throughput is all
 synopses in one call (the batch CLI). Each case runs in its own subprocess so
@@ -20,7 +21,8 @@ Not part of the test suite. The model is built once into build/ (git-ignored).
 
 Random weights score every synopsis close to 0.5 for most genres, so int8's
 small errors flip decisions there and the predictor's agreement check refuses
-int8 for such a model; --model measures a trained one, whose decisions have margins.
+int8 for such a model (it then runs ONNX Runtime fp32); --model measures a
+trained one, whose decisions have margins.
 """
 
 from __future__ import annotations
@@ -52,10 +54,10 @@ def build_model(folder: Path) -> Path:
     from transformers import AutoTokenizer, set_seed
 
     from genre_model.modeling import build_model as with_genre_head
-    from genre_model.scratch import read_texts, save_scratch_encoder
+    from genre_model.scratch import read_texts, save_scratch_encoder, train_wordpiece_tokenizer
 
     set_seed(0)  # the same random weights every run, so runs compare
-    encoder = save_scratch_encoder(folder / "encoder", read_texts(CORPUS), vocab_size=8000, max_length=512,
+    encoder = save_scratch_encoder(folder / "encoder", train_wordpiece_tokenizer(read_texts(CORPUS), vocab_size=8000, max_length=512),
                                    num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072)
     with_genre_head(str(encoder)).save_pretrained(folder)
     AutoTokenizer.from_pretrained(encoder).save_pretrained(folder)
@@ -138,10 +140,25 @@ def run_case(case: str, texts_file: Path, model_dir: Path, threads: int | None) 
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def summarise(rounds: list[dict], reference: np.ndarray, thresholds, count: int) -> dict:
+    """One case over all rounds: median throughput and latency, largest peak memory, agreement with the predecessor."""
+    probabilities = np.asarray(rounds[0]["probabilities"])  # the same every round: the arithmetic does not change
+    latencies = sorted(latency for result in rounds for latency in result["latencies_ms"])
+    return {
+        "precision": rounds[0]["precision"], "note": rounds[0]["note"], "load_s": rounds[-1]["load_s"], "threads": rounds[0]["threads"],
+        "throughputs": [count / result["batch_s"] for result in rounds],
+        "median_ms": statistics.median(latencies), "p90_ms": latencies[int(0.9 * (len(latencies) - 1))],
+        "peak_rss_mb": max(result["peak_rss_mb"] for result in rounds),
+        "same": np.all(thresholds.decide(probabilities) == thresholds.decide(reference), axis=1).mean(),
+        "max_diff": np.abs(probabilities - reference).max(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--synopses", type=int, default=200, help="how many synopses to measure (0: the whole corpus)")
-    parser.add_argument("--quick", action="store_true", help="16 synopses: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="16 synopses, one round: a smoke run")
+    parser.add_argument("--rounds", type=int, default=3, help="times every case is measured, the cases taking turns (default 3)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads per case (default: torch's, one per core)")
     parser.add_argument("--model", default=None, help=f"a trained model folder to measure (default: random weights, built in {MODEL_DIR.relative_to(ROOT)})")
     parser.add_argument("--measure", choices=CASES, help=argparse.SUPPRESS)  # internal: run one case in this process
@@ -158,6 +175,7 @@ def main() -> None:
         print(f"building the bert-base-sized model in {MODEL_DIR} ...", flush=True)
         build_model(MODEL_DIR)
     texts = select_synopses(16 if args.quick else args.synopses)
+    rounds = 1 if args.quick else max(1, args.rounds)
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -165,35 +183,39 @@ def main() -> None:
     print(f"{len(texts)} synopses, {statistics.mean(lengths):.0f} tokens on average (min {min(lengths)}, max {max(lengths)}); the predecessor "
           f"pads every one to {min(PREDECESSOR_LENGTH, tokenizer.model_max_length)} and cuts longer ones there", flush=True)
 
+    # The cases take turns, round after round: a machine that slows down or speeds up for a
+    # minute (a shared VM does) then affects every case alike, and each round gives its own ratio.
+    measured = {case: [] for case in CASES}
     with tempfile.TemporaryDirectory() as folder:
         texts_file = Path(folder) / "texts.json"
         texts_file.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
-        results = {}
-        for case in CASES:
-            print(f"measuring {case} ...", flush=True)
-            results[case] = run_case(case, texts_file, model_dir, args.threads)
+        for number in range(1, rounds + 1):
+            for case in CASES:
+                print(f"round {number}/{rounds}: measuring {case} ...", flush=True)
+                measured[case].append(run_case(case, texts_file, model_dir, args.threads))
 
     from genre_model.model_folder import read_thresholds
 
     thresholds = read_thresholds(model_dir)  # the predictor's own decisions: 0.5 for a model without thresholds.json
-    reference = np.asarray(results["predecessor"]["probabilities"])
+    reference = np.asarray(measured["predecessor"][0]["probabilities"])
+    results = {case: summarise(measured[case], reference, thresholds, len(texts)) for case in CASES}
     described = f"model {model_dir}" if args.model else "bert-base-sized model (12 layers, 768 hidden, random weights)"
-    print(f"\nCPU, {results['predecessor']['threads']} torch thread(s), {described}")
-    print(f"{'case':<12} {'precision':<9} {'latency ms median/p90':>22} {'synopses/s':>11} {'peak RSS MB':>12} {'same genres':>12} {'max score diff':>15}")
+    print(f"\nCPU, {results['predecessor']['threads']} torch thread(s), {described}, {rounds} round(s); medians over the rounds")
+    print(f"{'case':<12} {'precision':<20} {'latency ms median/p90':>22} {'synopses/s':>11} {'peak RSS MB':>12} {'same genres':>12} {'max score diff':>15}")
     for case, result in results.items():
-        latencies = sorted(result["latencies_ms"])
-        probabilities = np.asarray(result["probabilities"])
-        same = np.all(thresholds.decide(probabilities) == thresholds.decide(reference), axis=1).mean()
-        result["throughput"] = len(texts) / result["batch_s"]
-        print(f"{case:<12} {result['precision']:<9} {statistics.median(latencies):>10.1f} / {latencies[int(0.9 * (len(latencies) - 1))]:>9.1f} "
-              f"{result['throughput']:>11.2f} {result['peak_rss_mb']:>12.0f} {same:>12.1%} {np.abs(probabilities - reference).max():>15.5f}")
-        result["same"] = same
+        print(f"{case:<12} {result['precision']:<20} {result['median_ms']:>10.1f} / {result['p90_ms']:>9.1f} "
+              f"{statistics.median(result['throughputs']):>11.2f} {result['peak_rss_mb']:>12.0f} {result['same']:>12.1%} {result['max_diff']:>15.5f}")
+
+    def speedups(case: str) -> list[float]:
+        """Throughput ratio to the predecessor, round by round."""
+        return [ours / old for ours, old in zip(results[case]["throughputs"], results["predecessor"]["throughputs"])]
+
     ours, old = results["predictor"], results["predecessor"]
-    print(f"\npredictor vs predecessor: {ours['throughput'] / old['throughput']:.2f}x throughput, "
-          f"{statistics.median(old['latencies_ms']) / statistics.median(ours['latencies_ms']):.2f}x median latency, "
-          f"identical genre decisions on {ours['same']:.1%} of {len(texts)} synopses")
-    print(f"predictor loaded in {ours['load_s']:.1f} s; {ours['note'] or 'no int8 check'}")
-    print(f"int8 forced vs predecessor: {results['int8 forced']['throughput'] / old['throughput']:.2f}x throughput, identical genre decisions on {results['int8 forced']['same']:.1%}")
+    per_round = ", ".join(f"{ratio:.2f}" for ratio in speedups("predictor"))
+    print(f"\npredictor vs predecessor: {statistics.median(speedups('predictor')):.2f}x throughput (rounds: {per_round}), "
+          f"{old['median_ms'] / ours['median_ms']:.2f}x median latency, identical genre decisions on {ours['same']:.1%} of {len(texts)} synopses")
+    print(f"predictor loaded in {ours['load_s']:.1f} s; {ours['note'] or 'no fast CPU check'}")
+    print(f"int8 forced vs predecessor: {statistics.median(speedups('int8 forced')):.2f}x throughput, identical genre decisions on {results['int8 forced']['same']:.1%}")
 
 
 if __name__ == "__main__":

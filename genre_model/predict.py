@@ -35,6 +35,7 @@ import torch
 from tqdm.auto import tqdm
 
 from genre_model import fast_cpu
+from genre_model.fast_cpu import PATHS as FAST_CPU_PATHS  # `fast_cpu` is also GenrePredictor.load's switch
 from genre_model.data import DataError  # the input file cannot be used as given; the message says what to change
 from genre_model.genres import GENRES
 from genre_model.inputs import check_synopsis
@@ -43,7 +44,7 @@ from genre_model.model_folder import METRICS_FILE, read_json, read_thresholds
 from genre_model.modeling import ModelLoadError  # the model cannot be loaded, or is not a genre model
 from genre_model.scratch import read_texts
 
-# The corpus the int8 path must agree on before it is used (see genre_model.fast_cpu).
+# The corpus a fast CPU path must agree on before it is used (see genre_model.fast_cpu).
 EXAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "examples" / "synopses.jsonl"
 PRECISION_NAMES = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
 
@@ -90,6 +91,19 @@ def inference_dtype(device: torch.device) -> torch.dtype:
     return torch.float32
 
 
+def default_batch_size(device: torch.device, precision: str) -> int:
+    """Windows per forward pass, as measured with benchmarks/predict_speed.py on a bert-base-sized model.
+
+    On CPU the time is in the matrix products whatever the batch, so batching
+    only has to amortise per-call overhead, and each extra window adds padding.
+    Torch's per-operator overhead is paid back up to ~8 windows a batch; ONNX
+    Runtime has little, and its throughput was best at 1-2 windows a batch.
+    """
+    if device.type != "cpu":
+        return 64
+    return 2 if precision == fast_cpu.PRECISIONS["onnxruntime"] else 8
+
+
 class GenrePredictor:
     """A loaded genre model: tokenizer, weights and thresholds, ready to score batches of synopses."""
 
@@ -111,20 +125,19 @@ class GenrePredictor:
         self.columns = [label2id[genre] for genre in GENRES]
         parameter = next(model.parameters())
         self.device, self.precision = parameter.device, PRECISION_NAMES.get(parameter.dtype, str(parameter.dtype))
-        # Windows per forward pass. On CPU, batches beyond ~8 windows were slower (benchmarks/predict_speed.py):
-        # the time is in the matrix products either way, and bigger batches only add padding and cache misses.
-        self.batch_size = batch_size or (8 if self.device.type == "cpu" else 64)
-        self.fast_cpu_note: str | None = None  # what the int8 check found, in words
-        self.agreement: fast_cpu.Agreement | None = None  # and in numbers
+        self.batch_size = batch_size or default_batch_size(self.device, self.precision)
+        self.fast_cpu_note: str | None = None  # what the fast CPU checks found, in words
+        self.agreements: list[fast_cpu.Agreement] = []  # and in numbers, one per path checked
 
     @classmethod
-    def load(cls, model: str | Path, device: str | torch.device = "auto", fast_cpu: bool = True, *, batch_size: int | None = None,
+    def load(cls, model: str | Path, device: str | torch.device = "auto", fast_cpu: bool | Sequence[str] = True, *, batch_size: int | None = None,
              stride: int | None = None, agreement_corpus: str | Path | None = EXAMPLE_CORPUS, cache_dir: str | Path | None = None) -> GenrePredictor:
         """Load a model folder written by train.py, or a Hub repo with the same files.
 
         Weights are read from safetensors only and no code is ever taken from the
-        repo. On CPU with `fast_cpu`, int8 is used if it agrees with fp32 on
-        `agreement_corpus` (see genre_model.fast_cpu); `info()` says what was chosen.
+        repo. On CPU with `fast_cpu`, int8 or ONNX Runtime is used if it agrees
+        with fp32 on `agreement_corpus` (see genre_model.fast_cpu); `info()` says
+        what was chosen. `fast_cpu` may also name the paths to try, e.g. ("onnxruntime",).
         """
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -144,24 +157,39 @@ class GenrePredictor:
         window = min(tokenizer.model_max_length, getattr(network.config, "max_position_embeddings", tokenizer.model_max_length))
         predictor = cls(network, tokenizer, thresholds, name=name, window=window, stride=stride, batch_size=batch_size, metrics=metrics)
         if fast_cpu and target.type == "cpu":
-            predictor._use_int8_if_it_agrees(agreement_corpus, cache_dir)
+            predictor._use_fast_cpu_path_if_it_agrees(FAST_CPU_PATHS if fast_cpu is True else tuple(fast_cpu), agreement_corpus, cache_dir)
+            predictor.batch_size = batch_size or default_batch_size(target, predictor.precision)
         return predictor
 
-    def _use_int8_if_it_agrees(self, corpus: str | Path | None, cache_dir: str | Path | None) -> None:
+    def _use_fast_cpu_path_if_it_agrees(self, paths: Sequence[str], corpus: str | Path | None, cache_dir: str | Path | None) -> None:
+        """Switch to the first of `paths` whose scores agree with fp32 on `corpus`; stay in fp32 if none does."""
         if corpus is None or not Path(corpus).is_file():
-            self.fast_cpu_note = f"fp32: int8 not checked, agreement corpus {corpus} not found"
+            self.fast_cpu_note = f"fp32: fast CPU paths not checked, agreement corpus {corpus} not found"
             return
         texts = read_texts(corpus)
         key = fast_cpu.cache_key(self.model, self.tokenizer.backend_tokenizer.to_str(), self.window, self.stride, self.thresholds, texts)
-        agreement, quantized = fast_cpu.load_verdict(key, cache_dir), None
-        if agreement is None:
-            quantized = fast_cpu.quantize(self.model)
-            full, fast = self._score(texts, self.model)[0], self._score(texts, quantized)[0]
-            agreement = fast_cpu.compare(full, fast, self.thresholds)
-            fast_cpu.store_verdict(key, agreement, cache_dir)
-        self.fast_cpu_note, self.agreement = agreement.describe(), agreement
-        if agreement.accepted:
-            self.model, self.precision = quantized or fast_cpu.quantize(self.model), "int8"
+        full, findings = None, []
+        for path in paths:
+            agreement, fast_model = fast_cpu.load_verdict(key, path, cache_dir), None
+            try:
+                if agreement is None:
+                    fast_model = self._build_fast_model(path, key, cache_dir)
+                    full = self._score(texts, self.model)[0] if full is None else full
+                    agreement = fast_cpu.compare(path, full, self._score(texts, fast_model)[0], self.thresholds)
+                    fast_cpu.store_verdict(key, agreement, cache_dir)
+                self.agreements.append(agreement)
+                findings.append(agreement.describe())
+                if agreement.accepted:
+                    self.model, self.precision = fast_model or self._build_fast_model(path, key, cache_dir), fast_cpu.PRECISIONS[path]
+                    break
+            except fast_cpu.FastPathError as error:
+                findings.append(f"{path} unavailable ({error})")
+        else:
+            findings.append("using fp32")
+        self.fast_cpu_note = "; ".join(findings)
+
+    def _build_fast_model(self, path: str, key: str, cache_dir: str | Path | None):
+        return fast_cpu.build(path, self.model, self.tokenizer, self.window, fast_cpu.onnx_file(key, cache_dir))
 
     def probabilities(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """(len(texts), 20) sigmoid probabilities in GENRES order."""
@@ -235,7 +263,7 @@ class GenrePredictor:
             "device": str(self.device),
             "precision": self.precision,
             "fast_cpu": self.fast_cpu_note,
-            "int8_agreement": None if self.agreement is None else {"accepted": self.agreement.accepted, **asdict(self.agreement)},
+            "fast_cpu_checks": [{"accepted": agreement.accepted, **asdict(agreement)} for agreement in self.agreements],
             "window": self.window,
             "stride": self.stride,
             "tuned_genres": len(self.thresholds.tuned_genres),
@@ -319,9 +347,9 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", required=True, help="a model folder written by train.py, or a Hub id")
     parser.add_argument("--text_column", default="synopsis", help="column holding the synopsis (default: synopsis)")
     parser.add_argument("--threshold", type=float, default=None, help="one threshold for all genres (default: the model's tuned per-genre thresholds)")
-    parser.add_argument("--batch_size", type=int, default=None, help="windows per forward pass (default: 8 on CPU, 64 on a GPU)")
+    parser.add_argument("--batch_size", type=int, default=None, help="windows per forward pass (default: 8 on CPU, 2 with ONNX Runtime, 64 on a GPU)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps; under accelerate launch each process takes its own")
-    parser.add_argument("--no_fast_cpu", action="store_true", help="stay in fp32 on CPU (by default int8 is used where it agrees with fp32)")
+    parser.add_argument("--no_fast_cpu", action="store_true", help="stay in torch fp32 on CPU (by default int8 or ONNX Runtime is used where it agrees with fp32)")
     args = parser.parse_args(argv)
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         parser.error(f"--threshold must lie between 0 and 1, not {args.threshold}")
@@ -337,7 +365,7 @@ def run(args: argparse.Namespace) -> None:
     # cpu=True lets `accelerate launch --multi_gpu` start CPU processes (gloo) where there is no GPU.
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     device = args.device if accelerator.num_processes == 1 else accelerator.device  # several processes: one device each
-    with accelerator.main_process_first():  # the main process measures int8 against fp32 and caches the verdict; the others read it
+    with accelerator.main_process_first():  # the main process checks the fast CPU paths and caches the verdicts (and graph); the others read them
         predictor = GenrePredictor.load(args.model, device=device, fast_cpu=not args.no_fast_cpu, batch_size=args.batch_size)
     info = predictor.info()
     accelerator.print(f"model {info['model']}: {accelerator.num_processes} process(es) on {info['device']} in {info['precision']}"

@@ -83,7 +83,7 @@ class AppServer:
 
 @pytest.fixture(scope="module")
 def verdicts(tmp_path_factory) -> Path:
-    """One int8 verdict cache for the servers and the reference predictor, so all take the same path."""
+    """One fast CPU verdict cache for the servers and the reference predictor, so all take the same path."""
     return tmp_path_factory.mktemp("app-verdicts")
 
 

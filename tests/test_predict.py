@@ -1,4 +1,4 @@
-"""Tests of genre_model.predict, genre_model.inputs and genre_model.fast_cpu: scores, thresholds, long synopses, int8, and the batch CLI.
+"""Tests of genre_model.predict, genre_model.inputs and genre_model.fast_cpu: scores, thresholds, long synopses, int8 and ONNX Runtime, and the batch CLI.
 
     .venv/bin/python -m pytest tests/test_predict.py -q
 
@@ -34,7 +34,7 @@ SYNOPSES = [row["synopsis"] for row in read_corpus()]
 
 @pytest.fixture(scope="session")
 def verdict_cache(tmp_path_factory) -> Path:
-    """A private cache for int8 verdicts, so no test reads one that another run left in ~/.cache."""
+    """A private cache for fast CPU verdicts and graphs, so no test reads one that another run left in ~/.cache."""
     return tmp_path_factory.mktemp("verdicts")
 
 
@@ -182,19 +182,40 @@ def test_int8_agrees_with_full_precision_on_the_corpus(trained, trained_model, v
     assert "int8 agrees with fp32" in trained.info()["fast_cpu"]
 
 
-def test_int8_that_disagrees_falls_back_to_fp32_and_says_so(lively_model, verdict_cache):
+def test_where_int8_disagrees_onnx_runtime_runs_the_same_fp32_scores(lively_model, lively, verdict_cache):
     # the lively model's scores swing with every token, so int8's small errors flip its decisions
-    predictor = GenrePredictor.load(lively_model, device="cpu", fast_cpu=True, cache_dir=verdict_cache)
+    predictor = GenrePredictor.load(lively_model, device="cpu", cache_dir=verdict_cache)
+    assert predictor.precision == "fp32 (ONNX Runtime)", predictor.fast_cpu_note
+    assert predictor.fast_cpu_note.startswith("int8 rejected") and "onnxruntime agrees with fp32" in predictor.fast_cpu_note
+    assert [check["path"] for check in predictor.info()["fast_cpu_checks"]] == ["int8", "onnxruntime"]
+    # every window length and batch size the corpus gives (the lively window is 64 tokens: most synopses take several)
+    np.testing.assert_allclose(predictor.probabilities(SYNOPSES), lively.probabilities(SYNOPSES), atol=1e-5)
+    np.testing.assert_allclose(predictor.probabilities(SYNOPSES[:1]), lively.probabilities(SYNOPSES[:1]), atol=1e-5)
+
+
+def test_when_no_fast_path_agrees_the_predictor_stays_in_fp32_and_says_so(lively_model, verdict_cache):
+    predictor = GenrePredictor.load(lively_model, device="cpu", fast_cpu=["int8"], cache_dir=verdict_cache)
     assert predictor.precision == "fp32"
-    assert predictor.info()["fast_cpu"].startswith("int8 rejected, using fp32")
+    assert predictor.fast_cpu_note.startswith("int8 rejected") and predictor.fast_cpu_note.endswith("using fp32")
 
 
-def test_int8_verdict_is_measured_once_then_cached(trained_model, tmp_path, monkeypatch):
-    first = GenrePredictor.load(trained_model, device="cpu", cache_dir=tmp_path)
-    assert list((tmp_path / "fast_cpu").glob("*.json"))
-    monkeypatch.setattr(fast_cpu, "compare", lambda *args: pytest.fail("the cached verdict was not used"))
-    second = GenrePredictor.load(trained_model, device="cpu", cache_dir=tmp_path)
+def test_a_model_the_exporter_cannot_handle_is_reported_not_raised(tiny_encoder, tmp_path):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
+    keyword_model = KeywordModel(tokenizer.convert_tokens_to_ids("전쟁"))  # returns a SimpleNamespace, which torch.export cannot trace
+    with pytest.raises(fast_cpu.FastPathError):
+        fast_cpu.build("onnxruntime", keyword_model, tokenizer, 64, tmp_path / "model.onnx")
+    assert not list(tmp_path.iterdir())  # no half-written graph left behind
+
+
+def test_verdicts_and_graph_are_made_once_then_cached(lively_model, tmp_path, monkeypatch):
+    first = GenrePredictor.load(lively_model, device="cpu", cache_dir=tmp_path)
+    verdicts, [graph] = sorted(path.name for path in (tmp_path / "fast_cpu").glob("*.json")), list((tmp_path / "fast_cpu").glob("*.onnx"))
+    assert [name.rsplit("-", 1)[1] for name in verdicts] == ["int8.json", "onnxruntime.json"]
+    written = graph.stat().st_mtime_ns
+    monkeypatch.setattr(fast_cpu, "compare", lambda *args: pytest.fail("a cached verdict was not used"))
+    second = GenrePredictor.load(lively_model, device="cpu", cache_dir=tmp_path)
     assert (second.precision, second.fast_cpu_note) == (first.precision, first.fast_cpu_note)
+    assert graph.stat().st_mtime_ns == written  # loaded, not exported again
 
 
 def test_int8_quantizes_the_encoder_and_leaves_the_classification_head_in_fp32(lively):
@@ -213,9 +234,9 @@ def test_agreement_needs_99_percent_identical_decisions_and_close_scores():
     one_flip[0, 0] = 0.505
     two_flips[:2, 0] = 0.505
     drifted[50:, 5] += 0.03  # no decision changes, but scores drift by more than 0.02
-    assert fast_cpu.compare(full, one_flip, thresholds).accepted  # 99 % identical
-    assert not fast_cpu.compare(full, two_flips, thresholds).accepted  # 98 %
-    assert not fast_cpu.compare(full, drifted, thresholds).accepted
+    assert fast_cpu.compare("int8", full, one_flip, thresholds).accepted  # 99 % identical
+    assert not fast_cpu.compare("int8", full, two_flips, thresholds).accepted  # 98 %
+    assert not fast_cpu.compare("int8", full, drifted, thresholds).accepted
 
 
 # ---- loading and device ----------------------------------------------------------------------------------------
