@@ -32,14 +32,14 @@ PREDECESSOR_LENGTH = 300
 def build_encoder(folder: Path) -> None:
     from transformers import set_seed
 
-    from genre_model.scratch import read_texts, save_scratch_encoder
+    from genre_model.scratch import read_texts, save_scratch_encoder, train_wordpiece_tokenizer
 
     set_seed(0)
     # bert-base's shape. The vocabulary is learnt from the corpus and kept small (4,000
     # pieces) so a synopsis splits into about 0.5 tokens per character, as with Korean
     # BERT tokenizers; a large vocabulary learnt on this small corpus would make every
     # synopsis artificially short and flatter the padding savings.
-    save_scratch_encoder(folder, read_texts(CORPUS), vocab_size=4000, max_length=512, num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072)
+    save_scratch_encoder(folder, train_wordpiece_tokenizer(read_texts(CORPUS), vocab_size=4000, max_length=512), num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072)
 
 
 def batches(mode: str, encoder: Path, batch_size: int, steps: int):

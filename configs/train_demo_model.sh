@@ -2,13 +2,18 @@
 # Rebuild demo_model/, the small model app.py uses when no other model is configured.
 # From the repository root, with the virtual environment of the README:
 #     PATH=.venv/bin:$PATH bash configs/train_demo_model.sh      (about 15 minutes on 2 CPU cores)
-# No pretrained Korean encoder is downloaded: a 2-layer, 128-wide BERT and its WordPiece
-# vocabulary are built from examples/synopses.jsonl, then train.py fine-tunes it with
+# No pretrained Korean encoder is downloaded: a randomly initialised 2-layer, 128-wide BERT
+# is built on the demo model's WordPiece vocabulary, then train.py fine-tunes it with
 # configs/demo_model.json (same leak-free split, thresholds and model card as any run).
+# The vocabulary (6,000 pieces) was learnt from examples/synopses.jsonl with
+#     python -m genre_model.scratch --corpus examples/synopses.jsonl --vocab_size 6000 ...
+# and is reused rather than learnt again because the WordPiece trainer breaks ties
+# differently on every run; with it, this script rebuilds the same model on the same
+# machine and library versions (other CPUs may round differently).
 set -euo pipefail
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-python -m genre_model.scratch --corpus examples/synopses.jsonl --output_dir build/demo-encoder --seed 42 \
-  --vocab_size 6000 --max_length 256 --num_hidden_layers 2 --hidden_size 128 --num_attention_heads 4 --intermediate_size 512
+python -m genre_model.scratch --tokenizer demo_model --output_dir build/demo-encoder --seed 42 \
+  --max_length 256 --num_hidden_layers 2 --hidden_size 128 --num_attention_heads 4 --intermediate_size 512
 accelerate launch --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no train.py configs/demo_model.json
 rm -rf demo_model/checkpoints  # resumable state and a copy of the best weights: not part of the shipped model

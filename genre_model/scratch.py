@@ -6,6 +6,13 @@ The folder it writes is what `train.py --model_name_or_path` takes.
 
     python -m genre_model.scratch --corpus examples/synopses.jsonl --output_dir build/encoder \
         --vocab_size 8000 --num_hidden_layers 4 --hidden_size 256
+    python -m genre_model.scratch --tokenizer demo_model --output_dir build/encoder ...   # reuse a vocabulary
+
+Learning a vocabulary is not reproducible: the `tokenizers` WordPiece trainer
+breaks ties between equally frequent pairs in hash-map order, which changes from
+run to run, so two runs on the same text give slightly different vocabularies.
+Where a run must be repeated exactly (configs/train_demo_model.sh), reuse the
+vocabulary with --tokenizer; the random weights are reproducible from --seed.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-from transformers import BertConfig, BertModel, BertTokenizerFast
+from transformers import AutoTokenizer, BertConfig, BertModel, BertTokenizerFast, PreTrainedTokenizerBase
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -47,9 +54,16 @@ def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int, max_length:
     )
 
 
-def save_scratch_encoder(output_dir: str | Path, texts: Iterable[str], vocab_size: int = 8000, max_length: int = 512, **bert_config) -> Path:
-    """Write a tokenizer trained on `texts` and a random BERT sized by `bert_config` to `output_dir`."""
-    tokenizer = train_wordpiece_tokenizer(texts, vocab_size, max_length)
+def reuse_tokenizer(folder: str | Path, max_length: int = 512) -> PreTrainedTokenizerBase:
+    """The tokenizer saved in `folder` (an encoder or a model folder), with a window of `max_length` tokens."""
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer.model_max_length = max_length
+    return tokenizer
+
+
+def save_scratch_encoder(output_dir: str | Path, tokenizer: PreTrainedTokenizerBase, **bert_config) -> Path:
+    """Write `tokenizer` and a random BERT sized by `bert_config`, with a position for each token of its window, to `output_dir`."""
+    max_length = tokenizer.model_max_length
     config = BertConfig(vocab_size=len(tokenizer), max_position_embeddings=max_length, pad_token_id=tokenizer.pad_token_id, **bert_config)
     output_dir = Path(output_dir)
     tokenizer.save_pretrained(output_dir)
@@ -65,26 +79,32 @@ def read_texts(corpus: str | Path, text_column: str = "synopsis") -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", required=True, help="JSON Lines file with a synopsis column")
+    parser.add_argument("--corpus", help="JSON Lines file with a synopsis column to learn the vocabulary from")
     parser.add_argument("--text_column", default="synopsis")
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--seed", type=int, default=42, help="seed of the random weights")
-    parser.add_argument("--vocab_size", type=int, default=8000)
+    vocabulary = parser.add_mutually_exclusive_group()
+    vocabulary.add_argument("--vocab_size", type=int, default=8000, help="learn a WordPiece vocabulary of this size from --corpus")
+    vocabulary.add_argument("--tokenizer", help="reuse the tokenizer of this folder instead of learning one (a repeatable run)")
     parser.add_argument("--max_length", type=int, default=512, help="position embeddings, and the tokenizer's window")
     parser.add_argument("--num_hidden_layers", type=int, default=4)
     parser.add_argument("--hidden_size", type=int, default=256)
     parser.add_argument("--num_attention_heads", type=int, default=4)
     parser.add_argument("--intermediate_size", type=int, default=1024)
     args = parser.parse_args()
+    if not args.tokenizer and not args.corpus:
+        parser.error("give --corpus to learn a vocabulary from, or --tokenizer to reuse one")
 
     from transformers import set_seed
 
     set_seed(args.seed)  # the random weights are part of what makes a run reproducible
+    if args.tokenizer:
+        tokenizer = reuse_tokenizer(args.tokenizer, args.max_length)
+    else:
+        tokenizer = train_wordpiece_tokenizer(read_texts(args.corpus, args.text_column), args.vocab_size, args.max_length)
     folder = save_scratch_encoder(
         args.output_dir,
-        read_texts(args.corpus, args.text_column),
-        vocab_size=args.vocab_size,
-        max_length=args.max_length,
+        tokenizer,
         num_hidden_layers=args.num_hidden_layers,
         hidden_size=args.hidden_size,
         num_attention_heads=args.num_attention_heads,

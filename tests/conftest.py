@@ -60,13 +60,13 @@ def launch_training(*flags: str, processes: int = 1, check: bool = True, timeout
 @pytest.fixture(scope="session")
 def tiny_encoder(tmp_path_factory) -> Path:
     """A 2-layer, 64-wide BERT with a WordPiece vocabulary learnt from the example corpus."""
-    from genre_model.scratch import save_scratch_encoder
+    from genre_model.scratch import save_scratch_encoder, train_wordpiece_tokenizer
     from transformers import set_seed
 
     set_seed(0)
     texts = [row["synopsis"] for row in read_corpus()]
     return save_scratch_encoder(
-        tmp_path_factory.mktemp("tiny-encoder"), texts, vocab_size=3000, max_length=256,
+        tmp_path_factory.mktemp("tiny-encoder"), train_wordpiece_tokenizer(texts, vocab_size=3000, max_length=256),
         num_hidden_layers=2, hidden_size=64, num_attention_heads=2, intermediate_size=128,
     )
 

@@ -1,6 +1,10 @@
-"""genre_model.scratch: from-scratch encoders whose tokenizer keeps Hangul intact through save and reload."""
+"""genre_model.scratch: from-scratch encoders whose tokenizer keeps Hangul intact through save and reload, repeatable on a reused vocabulary."""
 
-from conftest import read_corpus
+import os
+import subprocess
+import sys
+
+from conftest import OFFLINE_ENVIRONMENT, PROJECT_ROOT, read_corpus
 from transformers import AutoModel, AutoTokenizer
 
 from genre_model.scratch import save_scratch_encoder, train_wordpiece_tokenizer
@@ -20,8 +24,32 @@ def test_korean_tokenizes_to_the_same_ids_without_unk_after_save_and_reload(tmp_
 
 def test_the_saved_encoder_has_the_requested_shape(tmp_path):
     texts = [row["synopsis"] for row in read_corpus(limit=100)]
-    folder = save_scratch_encoder(tmp_path, texts, vocab_size=800, max_length=64, num_hidden_layers=1, hidden_size=32, num_attention_heads=2, intermediate_size=64)
+    folder = save_scratch_encoder(tmp_path, train_wordpiece_tokenizer(texts, vocab_size=800, max_length=64),
+                                  num_hidden_layers=1, hidden_size=32, num_attention_heads=2, intermediate_size=64)
     model = AutoModel.from_pretrained(folder)
     assert model.config.num_hidden_layers == 1 and model.config.hidden_size == 32
     assert model.config.vocab_size == len(AutoTokenizer.from_pretrained(folder))
     assert AutoTokenizer.from_pretrained(folder).model_max_length == 64
+
+
+def test_an_encoder_built_on_a_reused_vocabulary_is_repeatable(tmp_path):
+    # learning a vocabulary is not repeatable (tokenizers breaks ties in hash order); reusing one, with a seed, is
+    texts = [row["synopsis"] for row in read_corpus(limit=100)]
+    source = save_scratch_encoder(tmp_path / "source", train_wordpiece_tokenizer(texts, vocab_size=800, max_length=64),
+                                  num_hidden_layers=1, hidden_size=32, num_attention_heads=2, intermediate_size=64)
+    built = []
+    for name in ("first", "second"):
+        command = [sys.executable, "-m", "genre_model.scratch", "--tokenizer", str(source), "--output_dir", str(tmp_path / name), "--seed", "3",
+                   "--max_length", "64", "--num_hidden_layers", "1", "--hidden_size", "32", "--num_attention_heads", "2", "--intermediate_size", "64"]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT, env=os.environ | OFFLINE_ENVIRONMENT, timeout=300)
+        assert result.returncode == 0, result.stderr
+        built.append(tmp_path / name)
+    assert (built[0] / "model.safetensors").read_bytes() == (built[1] / "model.safetensors").read_bytes()
+    for folder in built:
+        assert AutoTokenizer.from_pretrained(folder).get_vocab() == AutoTokenizer.from_pretrained(source).get_vocab()
+
+
+def test_the_command_needs_a_corpus_or_a_tokenizer(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "genre_model.scratch", "--output_dir", str(tmp_path)], capture_output=True, text=True,
+                            cwd=PROJECT_ROOT, env=os.environ | OFFLINE_ENVIRONMENT, timeout=300)
+    assert result.returncode == 2 and "--corpus" in result.stderr and "--tokenizer" in result.stderr
