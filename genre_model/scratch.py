@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-from transformers import AutoTokenizer, BertConfig, BertModel, BertTokenizerFast, PreTrainedTokenizerBase
+from transformers import BertConfig, BertModel, BertTokenizerFast, PreTrainedTokenizerBase
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -45,6 +45,19 @@ def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int, max_length:
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
     )
     tokenizer.decoder = decoders.WordPiece()
+    return as_bert_tokenizer(tokenizer, max_length)
+
+
+def reuse_tokenizer(folder: str | Path, max_length: int = 512) -> BertTokenizerFast:
+    """The WordPiece vocabulary of a folder this module (or train.py from its encoder) wrote, with a window of `max_length` tokens."""
+    tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+    # A tokenizer saved after use remembers its last truncation; a fresh encoder starts without one.
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return as_bert_tokenizer(tokenizer, max_length)
+
+
+def as_bert_tokenizer(tokenizer: Tokenizer, max_length: int) -> BertTokenizerFast:
     return BertTokenizerFast(
         tokenizer_object=tokenizer,
         do_lower_case=False,
@@ -52,13 +65,6 @@ def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int, max_length:
         model_max_length=max_length,
         **{name: token for name, token in zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), SPECIAL_TOKENS)},
     )
-
-
-def reuse_tokenizer(folder: str | Path, max_length: int = 512) -> PreTrainedTokenizerBase:
-    """The tokenizer saved in `folder` (an encoder or a model folder), with a window of `max_length` tokens."""
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    tokenizer.model_max_length = max_length
-    return tokenizer
 
 
 def save_scratch_encoder(output_dir: str | Path, tokenizer: PreTrainedTokenizerBase, **bert_config) -> Path:

@@ -35,8 +35,12 @@ def test_the_saved_encoder_has_the_requested_shape(tmp_path):
 def test_an_encoder_built_on_a_reused_vocabulary_is_repeatable(tmp_path):
     # learning a vocabulary is not repeatable (tokenizers breaks ties in hash order); reusing one, with a seed, is
     texts = [row["synopsis"] for row in read_corpus(limit=100)]
-    source = save_scratch_encoder(tmp_path / "source", train_wordpiece_tokenizer(texts, vocab_size=800, max_length=64),
-                                  num_hidden_layers=1, hidden_size=32, num_attention_heads=2, intermediate_size=64)
+    tokenizer = train_wordpiece_tokenizer(texts, vocab_size=800, max_length=64)
+    fresh = (save_scratch_encoder(tmp_path / "fresh", tokenizer, num_hidden_layers=1, hidden_size=32, num_attention_heads=2, intermediate_size=64)
+             / "tokenizer_config.json").read_text(encoding="utf-8")
+    tokenizer(texts, truncation=True, max_length=32)  # a tokenizer saved after use (train.py's) remembers its truncation
+    source = tmp_path / "source"
+    tokenizer.save_pretrained(source)
     built = []
     for name in ("first", "second"):
         command = [sys.executable, "-m", "genre_model.scratch", "--tokenizer", str(source), "--output_dir", str(tmp_path / name), "--seed", "3",
@@ -47,6 +51,7 @@ def test_an_encoder_built_on_a_reused_vocabulary_is_repeatable(tmp_path):
     assert (built[0] / "model.safetensors").read_bytes() == (built[1] / "model.safetensors").read_bytes()
     for folder in built:
         assert AutoTokenizer.from_pretrained(folder).get_vocab() == AutoTokenizer.from_pretrained(source).get_vocab()
+        assert (folder / "tokenizer_config.json").read_text(encoding="utf-8") == fresh  # nothing of the source's use carried over
 
 
 def test_the_command_needs_a_corpus_or_a_tokenizer(tmp_path):
