@@ -133,7 +133,8 @@ def build(path: str, model: torch.nn.Module, tokenizer, window: int, onnx_file: 
     # Any failure of the exporter or runtime (an unsupported architecture, a full disk) only means
     # this model runs in torch: it must never stop the model from loading.
     except Exception as error:  # noqa: BLE001
-        raise FastPathError(f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}") from error
+        first_line = next(iter(str(error).strip().splitlines()), "")
+        raise FastPathError(f"{type(error).__name__}: {first_line}") from error
 
 
 @dataclass(frozen=True)

@@ -177,13 +177,16 @@ class GenrePredictor:
                     full = self._score(texts, self.model)[0] if full is None else full
                     agreement = fast_cpu.compare(path, full, self._score(texts, fast_model)[0], self.thresholds)
                     fast_cpu.store_verdict(key, agreement, cache_dir)
-                self.agreements.append(agreement)
-                findings.append(agreement.describe())
-                if agreement.accepted:
-                    self.model, self.precision = fast_model or self._build_fast_model(path, key, cache_dir), fast_cpu.PRECISIONS[path]
-                    break
+                elif agreement.accepted:  # a cached verdict: build only the path that will run
+                    fast_model = self._build_fast_model(path, key, cache_dir)
             except fast_cpu.FastPathError as error:
                 findings.append(f"{path} unavailable ({error})")
+                continue
+            self.agreements.append(agreement)
+            findings.append(agreement.describe())
+            if agreement.accepted:
+                self.model, self.precision = fast_model, fast_cpu.PRECISIONS[path]
+                break
         else:
             findings.append("using fp32")
         self.fast_cpu_note = "; ".join(findings)

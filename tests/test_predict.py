@@ -216,6 +216,9 @@ def test_verdicts_and_graph_are_made_once_then_cached(lively_model, tmp_path, mo
     second = GenrePredictor.load(lively_model, device="cpu", cache_dir=tmp_path)
     assert (second.precision, second.fast_cpu_note) == (first.precision, first.fast_cpu_note)
     assert graph.stat().st_mtime_ns == written  # loaded, not exported again
+    graph.unlink()  # a cleaned cache keeps its verdicts but loses the graph: it is exported again, not re-checked
+    third = GenrePredictor.load(lively_model, device="cpu", cache_dir=tmp_path)
+    assert third.precision == "fp32 (ONNX Runtime)" and graph.is_file()
 
 
 def test_int8_quantizes_the_encoder_and_leaves_the_classification_head_in_fp32(lively):
