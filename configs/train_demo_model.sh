@@ -5,15 +5,18 @@
 # No pretrained Korean encoder is downloaded: a randomly initialised 2-layer, 128-wide BERT
 # is built on the demo model's WordPiece vocabulary, then train.py fine-tunes it with
 # configs/demo_model.json (same leak-free split, thresholds and model card as any run).
-# The vocabulary (6,000 pieces) was learnt from examples/synopses.jsonl with
+# The vocabulary (6,000 pieces learnt from examples/synopses.jsonl with
 #     python -m genre_model.scratch --corpus examples/synopses.jsonl --vocab_size 6000 ...
-# and is reused rather than learnt again because the WordPiece trainer breaks ties
+# plus the common Hangul syllables the corpus lacks: 8,431 in all) is reused rather
+# than learnt again because the WordPiece trainer breaks ties
 # differently on every run; with it, this script rebuilds the same model on the same
 # machine and library versions (other CPUs may round differently).
 set -euo pipefail
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-python -m genre_model.scratch --tokenizer demo_model --output_dir build/demo-encoder --seed 42 \
+# --seed 1: of the random initialisations tried (seeds 42, 1, 2, all on train.py's seed-42
+# split), the one with the best validation micro-F1 (0.662; 0.598 and 0.616 for the others).
+python -m genre_model.scratch --tokenizer demo_model --output_dir build/demo-encoder --seed 1 \
   --max_length 256 --num_hidden_layers 2 --hidden_size 128 --num_attention_heads 4 --intermediate_size 512
 accelerate launch --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no train.py configs/demo_model.json
 rm -rf demo_model/checkpoints  # resumable state and a copy of the best weights: not part of the shipped model

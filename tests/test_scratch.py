@@ -7,7 +7,7 @@ import sys
 from conftest import OFFLINE_ENVIRONMENT, PROJECT_ROOT, read_corpus
 from transformers import AutoModel, AutoTokenizer
 
-from genre_model.scratch import save_scratch_encoder, train_wordpiece_tokenizer
+from genre_model.scratch import HANGUL_SYLLABLES, save_scratch_encoder, train_wordpiece_tokenizer
 
 
 def test_korean_tokenizes_to_the_same_ids_without_unk_after_save_and_reload(tmp_path):
@@ -58,3 +58,18 @@ def test_the_command_needs_a_corpus_or_a_tokenizer(tmp_path):
     result = subprocess.run([sys.executable, "-m", "genre_model.scratch", "--output_dir", str(tmp_path)], capture_output=True, text=True,
                             cwd=PROJECT_ROOT, env=os.environ | OFFLINE_ENVIRONMENT, timeout=300)
     assert result.returncode == 2 and "--corpus" in result.stderr and "--tokenizer" in result.stderr
+
+
+def test_words_with_syllables_the_corpus_never_used_keep_their_known_parts():
+    texts = [row["synopsis"] for row in read_corpus(limit=100)]
+    tokenizer = train_wordpiece_tokenizer(texts, vocab_size=800)
+    seen = set("".join(texts))
+    unseen = [syllable for syllable in HANGUL_SYLLABLES if syllable not in seen]
+    assert len(unseen) > 1000  # a small corpus leaves most syllables out
+    # an unseen syllable at the start of a word and inside one: WordPiece alone would make both words [UNK]
+    tokens = tokenizer.tokenize(f"{unseen[0]}사랑 사랑{unseen[1]}")
+    assert tokenizer.unk_token not in tokens
+    assert tokens[0] == unseen[0] and tokens[-1] == f"##{unseen[1]}"
+    assert tokenizer.convert_tokens_to_string(tokens) == f"{unseen[0]}사랑 사랑{unseen[1]}"  # every piece of both words kept
+    vocabulary = tokenizer.get_vocab()
+    assert all(syllable in vocabulary and f"##{syllable}" in vocabulary for syllable in HANGUL_SYLLABLES)
