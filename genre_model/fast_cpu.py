@@ -11,12 +11,12 @@ the exported ONNX graph) are cached per model, tokenizer, thresholds, corpus and
 library versions, so the check costs once per model and machine, not every start.
 
 Why these two. A bert-base-sized encoder spends nearly all of its CPU time in
-Linear layers: dynamic int8 weights and activations there run about 2-3x as
-fast, but add noise that flips decisions of a model whose scores sit close to
-its thresholds (random weights, an under-trained run). ONNX Runtime runs the
-same fp32 arithmetic (scores within ~1e-6 of torch) through fused, pre-packed
-kernels, about 1.3x as fast as torch at batch sizes of 1-8
-(benchmarks/predict_speed.py): the speed-up for models int8 is not safe for.
+Linear layers: dynamic int8 weights and activations there run about 2.5x as
+fast as ONNX Runtime's fp32 (benchmarks/predict_speed.py prints both), but add
+noise that flips decisions of a model whose scores sit close to its thresholds
+(random weights, an under-trained run). ONNX Runtime runs the same fp32
+arithmetic as torch (scores within ~1e-6) with less per-call overhead: the
+speed-up for models int8 is not safe for.
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ class GenrePredictor:
         self.columns = [label2id[genre] for genre in GENRES]
         parameter = next(model.parameters())
         self.device, self.precision = parameter.device, PRECISION_NAMES.get(parameter.dtype, str(parameter.dtype))
-        self.batch_size = batch_size or default_batch_size(self.device, self.precision)
+        self.requested_batch_size = batch_size  # None: default_batch_size of the device and precision in use
         self.fast_cpu_note: str | None = None  # what the fast CPU checks found, in words
         self.agreements: list[fast_cpu.Agreement] = []  # and in numbers, one per path checked
 
@@ -158,8 +158,12 @@ class GenrePredictor:
         predictor = cls(network, tokenizer, thresholds, name=name, window=window, stride=stride, batch_size=batch_size, metrics=metrics)
         if fast_cpu and target.type == "cpu":
             predictor._use_fast_cpu_path_if_it_agrees(FAST_CPU_PATHS if fast_cpu is True else tuple(fast_cpu), agreement_corpus, cache_dir)
-            predictor.batch_size = batch_size or default_batch_size(target, predictor.precision)
         return predictor
+
+    @property
+    def batch_size(self) -> int:
+        """Windows per forward pass."""
+        return self.requested_batch_size or default_batch_size(self.device, self.precision)
 
     def _use_fast_cpu_path_if_it_agrees(self, paths: Sequence[str], corpus: str | Path | None, cache_dir: str | Path | None) -> None:
         """Switch to the first of `paths` whose scores agree with fp32 on `corpus`; stay in fp32 if none does."""
