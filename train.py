@@ -9,16 +9,19 @@ Resume an interrupted run (same command, plus):
 Push the finished model to the Hub (the token is checked before training starts):
     ... --push_to_hub --hub_model_id you/klue-bert-movie-genres
 All arguments from a JSON file instead of flags:
-    accelerate launch train.py configs/demo.json
+    accelerate launch train.py configs/demo_model.json
 Everything: `accelerate launch train.py --help`.
 
 What happens, top to bottom: load and clean the data, de-duplicate it, split it
 (train/validation/test, nothing shared), fine-tune with BCE-with-logits and
 evaluate every epoch (early stopping on validation micro-F1, best weights kept),
 tune one threshold per genre on validation, score the test split at 0.5 and at
-the tuned thresholds, and save a self-describing model folder (weights,
-tokenizer, config with Korean id2label, thresholds, metrics, split manifest,
-model card) that `transformers.pipeline` and genre_model.predict load as is.
+the tuned thresholds next to two baselines, and save a self-describing model
+folder (weights, tokenizer, config with Korean id2label, thresholds, metrics,
+split manifest, model card) that `transformers.pipeline` and
+genre_model.predict load as is. Validation and test synopses are scored by
+genre_model.scoring, exactly as the predictor and the app score them: long ones
+whole, in overlapping windows.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import json
 import math
 import shutil
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,76 +41,166 @@ from accelerate.utils import ProjectConfiguration
 from tqdm.auto import tqdm
 from transformers import HfArgumentParser, get_scheduler, set_seed
 
-from genre_model import hub, model_folder
-from genre_model.batching import eval_dataloader, tokenize, train_dataloader
-from genre_model.data import DataError, DataSpec, load_raw, prepare_splits
+from genre_model import hub
+from genre_model.batching import tokenize, train_dataloader
+from genre_model.cpu_threads import use_cpu_threads
+from genre_model.data import DataSpec, PreparedSplits, prepare_splits
+from genre_model.errors import ArgumentError, CheckpointError, run_command
 from genre_model.genres import GENRES
-from genre_model.metrics import Thresholds, best_global_threshold, most_frequent_genres_baseline, multi_label_scores, tune_thresholds
-from genre_model.model_card import write_model_card
-from genre_model.modeling import ModelLoadError, build_model, load_tokenizer, multi_label_loss, positive_weights
+from genre_model.metrics import (
+    best_global_threshold,
+    most_frequent_genres_baseline,
+    multi_label_scores,
+    tune_thresholds,
+)
+from genre_model.model_folder import HeldOutPrediction, Thresholds, TrainingRecord, save_model_folder
+from genre_model.modeling import build_model, load_tokenizer, multi_label_loss, positive_weights
+from genre_model.scoring import Windows, combine_windows, cut_into_windows, score_windows, window_loader
+from genre_model.tables import read_dataset
 
 
 @dataclass
-class Arguments:
-    # data
-    dataset: str = field(metadata={"help": "CSV/TSV/JSON Lines/Parquet file, or a Hub dataset id"})
-    validation_file: str | None = field(default=None, metadata={"help": "your own validation split (otherwise carved from --dataset)"})
-    test_file: str | None = field(default=None, metadata={"help": "your own test split (otherwise carved from --dataset)"})
-    text_column: str = field(default="synopsis", metadata={"help": "column with the synopsis text"})
-    genre_column: str = field(default="genres", metadata={"help": "column with genres: a list of names or a KOBIS string like '멜로/로맨스,드라마'"})
-    id_column: str = field(default="id", metadata={"help": "column with a row id, recorded in the split manifest (optional)"})
-    min_chars: int = field(default=20, metadata={"help": "drop synopses shorter than this many characters"})
-    validation_fraction: float = field(default=0.1, metadata={"help": "share of the data for validation, when the data has no validation split"})
-    test_fraction: float = field(default=0.1, metadata={"help": "share of the data for test, when the data has no test split"})
-    # model
-    model_name_or_path: str = field(default="klue/bert-base", metadata={"help": "encoder to fine-tune: a Hub id or a local folder"})
-    max_length: int = field(default=512, metadata={"help": "tokens per synopsis; longer ones are truncated"})
-    # optimisation
+class ModelOptions:
+    model_name_or_path: str = field(
+        default="klue/bert-base", metadata={"help": "encoder to fine-tune: a Hub id or a local folder"}
+    )
+    max_length: int = field(
+        default=512,
+        metadata={
+            "help": "tokens per window: training reads a synopsis's first window, evaluation and serving read them all"
+        },
+    )
+
+
+@dataclass
+class TrainingOptions:
+    output_dir: str = field(
+        default="out/genre-model", metadata={"help": "the model folder; checkpoints go to its checkpoints/"}
+    )
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "allow starting afresh in a folder that already holds a run"}
+    )
     num_train_epochs: int = field(default=5, metadata={"help": "epochs at most (early stopping may end sooner)"})
-    max_train_steps: int | None = field(default=None, metadata={"help": "optimisation steps in total; overrides --num_train_epochs"})
+    max_train_steps: int | None = field(
+        default=None, metadata={"help": "optimisation steps in total; overrides --num_train_epochs"}
+    )
     per_device_train_batch_size: int = field(default=16)
-    per_device_eval_batch_size: int = field(default=32)
+    per_device_eval_batch_size: int = field(default=32, metadata={"help": "windows per evaluation batch"})
     gradient_accumulation_steps: int = field(default=1)
     learning_rate: float = field(default=5e-5)
     weight_decay: float = field(default=0.01)
-    warmup_fraction: float = field(default=0.1, metadata={"help": "share of the steps with linear learning-rate warm-up"})
+    warmup_fraction: float = field(
+        default=0.1, metadata={"help": "share of the steps with linear learning-rate warm-up"}
+    )
     lr_scheduler_type: str = field(default="linear")
     max_grad_norm: float = field(default=1.0)
-    pos_weight_cap: float | None = field(default=None, metadata={"help": "weight rare genres' positives by negatives/positives, capped at this (e.g. 10); off by default"})
-    early_stopping_patience: int = field(default=2, metadata={"help": "epochs without a better validation micro-F1 (at its best single threshold) before stopping"})
-    threshold_min_support: int = field(default=5, metadata={"help": "genres with fewer validation positives get the global threshold"})
+    pos_weight_cap: float | None = field(
+        default=None,
+        metadata={
+            "help": "weight rare genres' positives by negatives/positives, capped at this (e.g. 10); off by default"
+        },
+    )
+    early_stopping_patience: int = field(
+        default=2,
+        metadata={"help": "epochs without a better validation micro-F1 (at its best single threshold) before stopping"},
+    )
+    threshold_min_support: int = field(
+        default=5, metadata={"help": "genres with fewer validation positives get the global threshold"}
+    )
     seed: int = field(default=42)
-    # checkpoints, logging, output
-    output_dir: str = field(default="out/genre-model", metadata={"help": "the model folder; checkpoints go to its checkpoints/"})
-    overwrite_output_dir: bool = field(default=False, metadata={"help": "allow starting afresh in a folder that already holds a run"})
-    checkpointing_steps: str = field(default="epoch", metadata={"help": "'epoch', a number of optimisation steps, or 'no'"})
+    checkpointing_steps: str = field(
+        default="epoch", metadata={"help": "'epoch', a number of optimisation steps, or 'no'"}
+    )
     save_total_limit: int = field(default=2, metadata={"help": "checkpoints kept (the newest); older ones are deleted"})
     resume_from_checkpoint: str | None = field(default=None, metadata={"help": "'latest' or a checkpoint folder"})
-    stop_after_steps: int | None = field(default=None, metadata={"help": "checkpoint and stop after this many steps in total, to split a run across time-limited jobs; resume with --resume_from_checkpoint latest"})
-    report_to: str | None = field(default=None, metadata={"help": "an accelerate tracker such as 'tensorboard' (logs in OUTPUT_DIR/runs)"})
-    # Hub
-    push_to_hub: bool = field(default=False)
-    hub_model_id: str | None = field(default=None, metadata={"help": "user/name of the Hub repo (default: the output folder's name under your account)"})
-    hub_private_repo: bool = field(default=False)
-    license: str | None = field(default=None, metadata={"help": "license for the model card, e.g. cc-by-sa-4.0 (klue/bert-base's)"})
-    model_description: str | None = field(default=None, metadata={"help": "a paragraph for the model card saying what this model is for"})
+    stop_after_steps: int | None = field(
+        default=None,
+        metadata={
+            "help": "checkpoint and stop after this many steps in total, to split a run across time-limited jobs; "
+            "resume with --resume_from_checkpoint latest"
+        },
+    )
+    report_to: str | None = field(
+        default=None, metadata={"help": "an accelerate tracker such as 'tensorboard' (logs in OUTPUT_DIR/runs)"}
+    )
 
     def __post_init__(self):
-        if self.checkpointing_steps not in ("epoch", "no") and not self.checkpointing_steps.isdigit():
-            raise DataError(f"--checkpointing_steps must be 'epoch', 'no' or a number of steps, not {self.checkpointing_steps!r}")
+        if self.checkpointing_steps not in ("epoch", "no") and not (
+            self.checkpointing_steps.isdigit() and int(self.checkpointing_steps) > 0
+        ):
+            raise ArgumentError(
+                f"--checkpointing_steps must be 'epoch', 'no' or a number of steps, not {self.checkpointing_steps!r}"
+            )
         if self.save_total_limit < 1:
-            raise DataError("--save_total_limit must be at least 1: resuming needs a checkpoint")
-        if self.push_to_hub and self.hub_model_id is None:
-            self.hub_model_id = Path(self.output_dir).name
+            raise ArgumentError("--save_total_limit must be at least 1: resuming needs a checkpoint")
 
 
-def parse_arguments() -> Arguments:
-    parser = HfArgumentParser(Arguments, description=__doc__.split("\n\n")[0])
-    if len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
-        (args,) = parser.parse_json_file(sys.argv[1])
+@dataclass
+class HubOptions:
+    push_to_hub: bool = field(default=False)
+    hub_model_id: str | None = field(
+        default=None,
+        metadata={"help": "user/name of the Hub repo (default: the output folder's name under your account)"},
+    )
+    hub_private_repo: bool = field(default=False)
+    license: str | None = field(
+        default=None, metadata={"help": "license for the model card, e.g. cc-by-sa-4.0 (klue/bert-base's)"}
+    )
+    model_description: str | None = field(
+        default=None, metadata={"help": "a paragraph for the model card saying what this model is for"}
+    )
+
+
+def parse_arguments(argv: list[str] | None = None) -> tuple[DataSpec, ModelOptions, TrainingOptions, HubOptions]:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = HfArgumentParser(
+        (DataSpec, ModelOptions, TrainingOptions, HubOptions), description=__doc__.split("\n\n")[0]
+    )
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        if not Path(argv[0]).is_file():
+            raise ArgumentError(f"{argv[0]}: no such arguments file")
+        data, model, training, hub_options = parser.parse_json_file(argv[0])
     else:
-        (args,) = parser.parse_args_into_dataclasses()
-    return args
+        data, model, training, hub_options = parser.parse_args_into_dataclasses(argv)
+    if data.dataset is None:
+        raise ArgumentError("--dataset is required: a data file or a Hub dataset id")
+    if hub_options.push_to_hub and hub_options.hub_model_id is None:
+        hub_options.hub_model_id = Path(training.output_dir).name
+    return data, model, training, hub_options
+
+
+# ---- checkpoints ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do after an optimisation step."""
+
+    save: bool  # write a checkpoint
+    pause: bool  # stop, to be resumed later (--stop_after_steps)
+    finish: bool  # training is over: the final evaluation follows
+
+
+def plan_after_step(
+    step: int,
+    *,
+    epoch_over: bool,
+    early_stop: bool,
+    checkpointing_steps: str,
+    stop_after_steps: int | None,
+    max_steps: int,
+) -> Plan:
+    """Checkpoint now? Stop now? After optimisation step `step` (counted from 1).
+
+    epoch_over: the epoch has ended and been evaluated (early_stop is that
+    evaluation's verdict); the last step of the run ends its epoch too. Finishing
+    wins over pausing: there is nothing left to resume.
+    """
+    finish = epoch_over and (early_stop or step >= max_steps)
+    pause = step == stop_after_steps and not finish
+    every = int(checkpointing_steps) if checkpointing_steps.isdigit() else None
+    save = pause or (checkpointing_steps == "epoch" and epoch_over) or (every is not None and step % every == 0)
+    return Plan(save=save, pause=pause, finish=finish)
 
 
 class TrainingState:
@@ -114,10 +208,24 @@ class TrainingState:
 
     FILE = "training_state.json"
 
-    def __init__(self, epoch=0, batches_done=0, completed_steps=0, epoch_loss_sum=0.0, best_score=-1.0, best_epoch=None, epochs_without_improvement=0, history=None):
+    def __init__(
+        self,
+        epoch=0,
+        batches_done=0,
+        completed_steps=0,
+        epoch_loss_sum=0.0,
+        best_score=-1.0,
+        best_epoch=None,
+        epochs_without_improvement=0,
+        history=None,
+    ):
         self.epoch, self.batches_done, self.completed_steps = epoch, batches_done, completed_steps
         self.epoch_loss_sum = epoch_loss_sum  # over this epoch's batches so far, for its mean training loss
-        self.best_score, self.best_epoch, self.epochs_without_improvement = best_score, best_epoch, epochs_without_improvement
+        self.best_score, self.best_epoch, self.epochs_without_improvement = (
+            best_score,
+            best_epoch,
+            epochs_without_improvement,
+        )
         self.history = history or []
 
     def save(self, folder: Path) -> None:
@@ -134,145 +242,184 @@ def list_checkpoints(output_dir: str) -> list[Path]:
     return sorted(finished, key=lambda path: int(path.name.split("_")[1]))
 
 
-def find_checkpoint(args: Arguments) -> Path | None:
-    if args.resume_from_checkpoint is None:
+def find_checkpoint(training: TrainingOptions) -> Path | None:
+    if training.resume_from_checkpoint is None:
         return None
-    if args.resume_from_checkpoint != "latest":
-        path = Path(args.resume_from_checkpoint)
+    if training.resume_from_checkpoint != "latest":
+        path = Path(training.resume_from_checkpoint)
         if not (path / TrainingState.FILE).is_file():
-            raise DataError(f"{path} is not a checkpoint of train.py (no {TrainingState.FILE})")
+            raise CheckpointError(f"{path} is not a checkpoint of train.py (no {TrainingState.FILE})")
         return path
-    checkpoints = list_checkpoints(args.output_dir)
+    checkpoints = list_checkpoints(training.output_dir)
     if not checkpoints:
-        raise DataError(f"--resume_from_checkpoint latest: no checkpoint in {args.output_dir}/checkpoints")
+        raise CheckpointError(f"--resume_from_checkpoint latest: no checkpoint in {training.output_dir}/checkpoints")
     return checkpoints[-1]
 
 
-def save_checkpoint(accelerator: Accelerator, state: TrainingState, args: Arguments) -> None:
+def save_checkpoint(accelerator: Accelerator, state: TrainingState, training: TrainingOptions) -> None:
     """Write to a temporary folder, then rename: a run killed mid-save never leaves a half checkpoint behind."""
-    final = Path(args.output_dir, "checkpoints", f"step_{state.completed_steps}")
+    final = Path(training.output_dir, "checkpoints", f"step_{state.completed_steps}")
     partial = final.with_name(final.name + ".partial")
     accelerator.save_state(str(partial))
     if accelerator.is_main_process:
         state.save(partial)
         shutil.rmtree(final, ignore_errors=True)
         partial.rename(final)
-        for old in list_checkpoints(args.output_dir)[: -args.save_total_limit]:
+        for old in list_checkpoints(training.output_dir)[: -training.save_total_limit]:
             shutil.rmtree(old)
     accelerator.wait_for_everyone()
 
 
-def stop_for_resume(accelerator: Accelerator, state: TrainingState) -> None:
-    accelerator.print(f"stopped after step {state.completed_steps} as asked; continue with --resume_from_checkpoint latest")
-    accelerator.end_training()
+# ---- evaluation ----------------------------------------------------------------------------------------------
 
 
-@torch.inference_mode()
-def predict_probabilities(model, dataloader, accelerator: Accelerator) -> tuple[np.ndarray, np.ndarray]:
-    """Sigmoid probabilities and true labels for every row of the dataloader's dataset, from all processes, in order."""
-    model.eval()
-    probabilities, labels = [], []
-    for batch in dataloader:
-        logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
-        logits, batch_labels = accelerator.gather_for_metrics((logits, batch["labels"]))
-        probabilities.append(torch.sigmoid(logits.float()).cpu().numpy())
-        labels.append(batch_labels.cpu().numpy())
-    model.train()
-    return np.concatenate(probabilities), np.concatenate(labels)
+@dataclass
+class EvaluationSplit:
+    """A validation or test split as the scorer reads it: windows, their prepared loader, true labels."""
+
+    windows: Windows
+    loader: torch.utils.data.DataLoader
+    labels: np.ndarray
+
+    def probabilities(self, model, accelerator: Accelerator) -> np.ndarray:
+        """Every synopsis's probabilities, from every process, in order: what the predictor would give for it."""
+        per_window = score_windows(model, self.loader, gather=accelerator.gather_for_metrics)
+        return combine_windows(per_window, self.windows)
 
 
-def write_model_folder(model, tokenizer, args, splits, metrics, thresholds, test_rows, test_probabilities, total_batch_size) -> Path:
-    """Everything the predictor, the app and the Hub need, in one folder (main process only)."""
-    out = Path(args.output_dir)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    model_folder.write_json(out, model_folder.THRESHOLDS_FILE, thresholds.to_dict())
-    model_folder.write_json(out, model_folder.METRICS_FILE, metrics)
-    model_folder.write_json(out, model_folder.SPLITS_FILE, {"summary": splits.summary(), "presplit": splits.presplit, "rows": splits.manifest()})
-    model_folder.write_json(out, model_folder.DROP_REPORT_FILE, splits.drop_report.to_dict())
-    # whether the encoder was a local folder decides how the card names it; recorded now, while the folder is there
-    run = asdict(args) | {"total_batch_size": total_batch_size, "base_model_is_local": Path(args.model_name_or_path).is_dir()}
-    model_folder.write_json(out, model_folder.TRAINING_ARGS_FILE, run)
-    with open(out / model_folder.TEST_PREDICTIONS_FILE, "w", encoding="utf-8") as predictions:
-        for row_id, genres, probabilities in zip(test_rows["row_id"], test_rows["genres"], test_probabilities):
-            record = {"id": row_id, "genres": genres, "probabilities": dict(zip(GENRES, np.round(probabilities.astype(float), 6)))}
-            predictions.write(json.dumps(record, ensure_ascii=False) + "\n")
-    write_model_card(out)
-    return out
+def evaluation_split(split, tokenizer, window: int, batch_size: int, pad_to: int | None) -> EvaluationSplit:
+    windows = cut_into_windows(split["text"], tokenizer, window)
+    return EvaluationSplit(
+        windows, window_loader(windows, tokenizer, batch_size, pad_to), np.asarray(split["labels"], dtype=int)
+    )
 
 
-def main(args: Arguments) -> None:
-    if args.push_to_hub:
-        hub.check_token()  # fail now, not after hours of training
-    checkpoint = find_checkpoint(args)
-    out = Path(args.output_dir)
-    if checkpoint is None and (out / model_folder.TRAINING_ARGS_FILE).exists() and not args.overwrite_output_dir:
-        raise DataError(f"{out} already holds a trained model: pass --overwrite_output_dir, --resume_from_checkpoint latest or another --output_dir")
+def held_out_predictions(split, probabilities: np.ndarray) -> list[HeldOutPrediction]:
+    return [
+        HeldOutPrediction(str(row_id), list(genres), dict(zip(GENRES, np.round(row.astype(float), 6).tolist())))
+        for row_id, genres, row in zip(split["row_id"], split["genres"], probabilities)
+    ]
 
+
+# ---- the run -------------------------------------------------------------------------------------------------
+
+
+def train(data: DataSpec, model_options: ModelOptions, training: TrainingOptions, hub_options: HubOptions) -> Path:
+    # ---- before any work: what could make the end of a long run fail
+    if hub_options.push_to_hub:
+        hub.check_token()
+    checkpoint = find_checkpoint(training)
+    out = Path(training.output_dir)
+    if checkpoint is None and (out / "training_args.json").exists() and not training.overwrite_output_dir:
+        raise CheckpointError(
+            f"{out} already holds a trained model: pass --overwrite_output_dir, --resume_from_checkpoint latest "
+            "or another --output_dir"
+        )
     accelerator = Accelerator(
-        cpu=not torch.cuda.is_available(),  # lets `accelerate launch --multi_gpu` run CPU processes (gloo) where there is no GPU
-        gradient_accumulation_steps=args.gradient_accumulation_steps,
-        log_with=args.report_to,
+        cpu=not torch.cuda.is_available(),  # `accelerate launch --multi_gpu` then runs CPU processes (gloo)
+        gradient_accumulation_steps=training.gradient_accumulation_steps,
+        log_with=training.report_to,
         project_config=ProjectConfiguration(project_dir=str(out), logging_dir=str(out / "runs")),
     )
+    if accelerator.device.type == "cpu":
+        accelerator.print(use_cpu_threads().describe())
     # Seed before the model is built: the new classification head's weights come from this RNG.
-    set_seed(args.seed)
+    set_seed(training.seed)
 
-    spec = DataSpec(args.text_column, args.genre_column, args.id_column, args.min_chars, args.validation_fraction, args.test_fraction)
+    # ---- data: clean, de-duplicate, split; tokenise training rows, cut evaluation synopses into windows
     with accelerator.main_process_first():  # the main process fills the datasets cache, the others read it
-        splits = prepare_splits(load_raw(args.dataset, args.validation_file, args.test_file), spec, args.seed)
-        tokenizer = load_tokenizer(args.model_name_or_path, args.max_length)
-        encoded = {name: tokenize(split, tokenizer, args.max_length) for name, split in splits.datasets.items()}
-    accelerator.print(f"rows per split: { {name: len(split) for name, split in encoded.items()} }; dropped: {splits.drop_report.to_dict()['dropped']}")
-    # evaluation runs longest-first: batches pad to their own longest row, and predictions keep this order
-    validation, test = (encoded[name].sort("length", reverse=True) for name in ("validation", "test"))
+        splits = prepare_splits(read_dataset(data.dataset, data.validation_file, data.test_file), data, training.seed)
+        tokenizer = load_tokenizer(model_options.model_name_or_path, model_options.max_length)
+        train_split = tokenize(splits.datasets["train"], tokenizer, model_options.max_length)
+    accelerator.print(
+        f"rows per split: { {name: len(split) for name, split in splits.datasets.items()} }; "
+        f"dropped: {splits.drop_report.to_dict()['dropped']}"
+    )
     pad_to = 8 if accelerator.mixed_precision != "no" else None  # tensor cores like multiples of 8
+    validation, test = (
+        evaluation_split(
+            splits.datasets[name], tokenizer, model_options.max_length, training.per_device_eval_batch_size, pad_to
+        )
+        for name in ("validation", "test")
+    )
+    train_labels = np.asarray(train_split["labels"])
 
-    model = build_model(args.model_name_or_path)
-    train_loader = train_dataloader(encoded["train"], tokenizer, args.per_device_train_batch_size, args.seed, pad_to)
-    validation_loader = eval_dataloader(validation, tokenizer, args.per_device_eval_batch_size, pad_to)
-    test_loader = eval_dataloader(test, tokenizer, args.per_device_eval_batch_size, pad_to)
-    train_labels = np.asarray(encoded["train"]["labels"])
-    pos_weight = positive_weights(train_labels, args.pos_weight_cap) if args.pos_weight_cap else None
-
+    # ---- model and optimiser
+    model = build_model(model_options.model_name_or_path)
+    train_loader = train_dataloader(train_split, tokenizer, training.per_device_train_batch_size, training.seed, pad_to)
+    pos_weight = positive_weights(train_labels, training.pos_weight_cap) if training.pos_weight_cap else None
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")  # the usual BERT recipe: no weight decay on these
-    parameter_groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": args.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(parameter_groups, lr=args.learning_rate)
+    optimizer = torch.optim.AdamW(
+        [
+            {
+                "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+                "weight_decay": training.weight_decay,
+            },
+            {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+        ],
+        lr=training.learning_rate,
+    )
+    model, optimizer, train_loader, validation.loader, test.loader = accelerator.prepare(
+        model, optimizer, train_loader, validation.loader, test.loader
+    )
     # Steps are counted after accelerate shards the data, so compute them from the prepared loader.
-    model, optimizer, train_loader, validation_loader, test_loader = accelerator.prepare(model, optimizer, train_loader, validation_loader, test_loader)
-    steps_per_epoch = math.ceil(len(train_loader) / args.gradient_accumulation_steps)
-    max_steps = args.max_train_steps or args.num_train_epochs * steps_per_epoch
+    steps_per_epoch = math.ceil(len(train_loader) / training.gradient_accumulation_steps)
+    max_steps = training.max_train_steps or training.num_train_epochs * steps_per_epoch
     num_epochs = math.ceil(max_steps / steps_per_epoch)
-    scheduler = get_scheduler(args.lr_scheduler_type, optimizer, num_warmup_steps=int(args.warmup_fraction * max_steps), num_training_steps=max_steps)
-    scheduler = accelerator.prepare(scheduler)
-    total_batch_size = args.per_device_train_batch_size * accelerator.num_processes * args.gradient_accumulation_steps
-    if args.report_to:
-        accelerator.init_trackers("genre_model", config={k: v for k, v in asdict(args).items() if isinstance(v, (int, float, str, bool))})
-
+    scheduler = accelerator.prepare(
+        get_scheduler(
+            training.lr_scheduler_type,
+            optimizer,
+            num_warmup_steps=int(training.warmup_fraction * max_steps),
+            num_training_steps=max_steps,
+        )
+    )
+    total_batch_size = (
+        training.per_device_train_batch_size * accelerator.num_processes * training.gradient_accumulation_steps
+    )
+    run = asdict(data) | asdict(model_options) | asdict(training) | asdict(hub_options)
+    if training.report_to:
+        accelerator.init_trackers(
+            "genre_model",
+            config={key: value for key, value in run.items() if isinstance(value, (int, float, str, bool))},
+        )
     state = TrainingState()
     if checkpoint is not None:
         accelerator.print(f"resuming from {checkpoint}")
         accelerator.load_state(str(checkpoint))
         state = TrainingState.load(checkpoint)
     best_dir = out / "checkpoints" / "best"
-    accelerator.print(f"{max_steps} steps ({num_epochs} epochs of {steps_per_epoch}), batch {total_batch_size} on {accelerator.num_processes} process(es)")
+    accelerator.print(
+        f"{max_steps} steps ({num_epochs} epochs of {steps_per_epoch}), "
+        f"batch {total_batch_size} on {accelerator.num_processes} process(es)"
+    )
 
-    progress = tqdm(total=max_steps, initial=state.completed_steps, disable=not accelerator.is_local_main_process, desc="training")
+    # ---- the loop: optimise, evaluate at each epoch's end, checkpoint and stop as plan_after_step says
+    progress = tqdm(
+        total=max_steps, initial=state.completed_steps, disable=not accelerator.is_local_main_process, desc="training"
+    )
+    # a resumed run whose last checkpoint came after its final epoch goes straight to the final evaluation
+    finished = (
+        state.epoch >= num_epochs
+        or state.completed_steps >= max_steps
+        or state.epochs_without_improvement >= training.early_stopping_patience
+    )
+    plan = Plan(save=False, pause=False, finish=finished)
     model.train()
-    for epoch in range(state.epoch, num_epochs):
-        state.epoch = epoch
-        train_loader.set_epoch(epoch)  # the length-grouped order is drawn from (seed, epoch)
-        batches = accelerator.skip_first_batches(train_loader, state.batches_done) if state.batches_done else train_loader
+    optimising_seconds, first_step = 0.0, state.completed_steps  # the loop's own time, evaluation excluded, for the log
+    while not plan.finish:
+        epoch_started = time.perf_counter()
+        train_loader.set_epoch(state.epoch)  # the length-grouped order is drawn from (seed, epoch)
+        batches = (
+            accelerator.skip_first_batches(train_loader, state.batches_done) if state.batches_done else train_loader
+        )
         for batch in batches:
             with accelerator.accumulate(model):
                 logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
                 loss = multi_label_loss(logits, batch["labels"], pos_weight)
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                    accelerator.clip_grad_norm_(model.parameters(), training.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad()
@@ -283,87 +430,171 @@ def main(args: Arguments) -> None:
             state.completed_steps += 1
             progress.update(1)
             progress.set_postfix(loss=f"{state.epoch_loss_sum / state.batches_done:.4f}")
-            epoch_ends = state.batches_done == len(train_loader)
-            # the end of an epoch is checkpointed after its evaluation, below
-            stop_now = state.completed_steps == args.stop_after_steps
-            if not epoch_ends and (stop_now or (args.checkpointing_steps.isdigit() and state.completed_steps % int(args.checkpointing_steps) == 0)):
-                save_checkpoint(accelerator, state, args)
-            if stop_now and not epoch_ends:
-                return stop_for_resume(accelerator, state)
-            if state.completed_steps >= max_steps:
-                break
+            if state.batches_done == len(train_loader) or state.completed_steps >= max_steps:
+                break  # the epoch is over: evaluated and planned for below
+            plan = plan_after_step(
+                state.completed_steps,
+                epoch_over=False,
+                early_stop=False,
+                checkpointing_steps=training.checkpointing_steps,
+                stop_after_steps=training.stop_after_steps,
+                max_steps=max_steps,
+            )
+            if plan.save:
+                save_checkpoint(accelerator, state, training)
+            if plan.pause:
+                return pause(accelerator, state)
 
-        probabilities, labels = predict_probabilities(model, validation_loader, accelerator)
-        scores = multi_label_scores(labels, probabilities >= 0.5)
-        best_threshold, selection_score = best_global_threshold(labels, probabilities)
-        record = {
-            "epoch": epoch,
-            "step": state.completed_steps,
-            "train_loss": state.epoch_loss_sum / max(state.batches_done, 1),
-            "validation_micro_f1_best_threshold": selection_score,
-            "validation_best_threshold": best_threshold,
-            **{f"validation_{k}": v for k, v in scores.items() if k != "per_genre"},
-        }
-        state.history.append(record)
-        accelerator.log(record, step=state.completed_steps)
-        accelerator.print(
-            f"epoch {epoch}: train loss {record['train_loss']:.4f}, validation micro-F1 {selection_score:.4f} at threshold {best_threshold:.2f} "
-            f"({scores['micro_f1']:.4f} at 0.5), macro-F1 at 0.5 {scores['macro_f1']:.4f}"
-        )
-        if selection_score > state.best_score:
-            state.best_score, state.best_epoch, state.epochs_without_improvement = selection_score, epoch, 0
+        optimising_seconds += time.perf_counter() - epoch_started
+        record = evaluate_epoch(model, validation, accelerator, state)
+        if record["validation_micro_f1_best_threshold"] > state.best_score:
+            state.best_score, state.best_epoch, state.epochs_without_improvement = (
+                record["validation_micro_f1_best_threshold"],
+                state.epoch,
+                0,
+            )
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
                 accelerator.unwrap_model(model).save_pretrained(best_dir)
         else:
             state.epochs_without_improvement += 1
-        stopped_early = state.epochs_without_improvement >= args.early_stopping_patience
-        state.epoch, state.batches_done, state.epoch_loss_sum = epoch + 1, 0, 0.0
-        if args.checkpointing_steps != "no" or args.stop_after_steps:
-            save_checkpoint(accelerator, state, args)
-        if stopped_early:
-            accelerator.print(f"no better validation micro-F1 for {args.early_stopping_patience} epochs: stopping")
-        if stopped_early or state.completed_steps >= max_steps:
-            break
-        if state.completed_steps == args.stop_after_steps:
-            return stop_for_resume(accelerator, state)
+        early_stop = state.epochs_without_improvement >= training.early_stopping_patience
+        state.epoch, state.batches_done, state.epoch_loss_sum = state.epoch + 1, 0, 0.0
+        plan = plan_after_step(
+            state.completed_steps,
+            epoch_over=True,
+            early_stop=early_stop,
+            checkpointing_steps=training.checkpointing_steps,
+            stop_after_steps=training.stop_after_steps,
+            max_steps=max_steps,
+        )
+        if plan.save:
+            save_checkpoint(accelerator, state, training)
+        if early_stop:
+            accelerator.print(f"no better validation micro-F1 for {training.early_stopping_patience} epochs: stopping")
+        if plan.pause:
+            return pause(accelerator, state)
     progress.close()
-
-    # The best epoch's weights, not the last epoch's, are the model.
-    accelerator.wait_for_everyone()
-    accelerator.unwrap_model(model).load_state_dict(type(accelerator.unwrap_model(model)).from_pretrained(best_dir).state_dict())
-    validation_probabilities, validation_labels = predict_probabilities(model, validation_loader, accelerator)
-    test_probabilities, test_labels = predict_probabilities(model, test_loader, accelerator)
-    thresholds = tune_thresholds(validation_labels, validation_probabilities, args.threshold_min_support)
-    fixed = Thresholds.uniform(0.5)
-    metrics = {
-        "best_epoch": state.best_epoch,
-        "history": state.history,
-        "validation": {"threshold_0.5": multi_label_scores(validation_labels, fixed.decide(validation_probabilities)), "tuned_thresholds": multi_label_scores(validation_labels, thresholds.decide(validation_probabilities))},
-        "test": {
-            "threshold_0.5": multi_label_scores(test_labels, fixed.decide(test_probabilities)),
-            "tuned_thresholds": multi_label_scores(test_labels, thresholds.decide(test_probabilities)),
-            "most_frequent_genres_baseline": most_frequent_genres_baseline(train_labels, test_labels),
-        },
-    }
+    steps = state.completed_steps - first_step
     accelerator.print(
-        f"test micro-F1 {metrics['test']['tuned_thresholds']['micro_f1']:.4f} (at 0.5: {metrics['test']['threshold_0.5']['micro_f1']:.4f}), "
-        f"macro-F1 {metrics['test']['tuned_thresholds']['macro_f1']:.4f}, samples-F1 {metrics['test']['tuned_thresholds']['samples_f1']:.4f}"
+        f"optimised {steps} steps in {optimising_seconds:.1f} s ({optimising_seconds / max(steps, 1):.3f} s a step)"
     )
+
+    # ---- final evaluation: the best epoch's weights, thresholds tuned on validation, test scored once
+    accelerator.wait_for_everyone()
+    unwrapped = accelerator.unwrap_model(model)
+    unwrapped.load_state_dict(type(unwrapped).from_pretrained(best_dir).state_dict())
+    validation_probabilities, test_probabilities = (
+        validation.probabilities(model, accelerator),
+        test.probabilities(model, accelerator),
+    )
+    thresholds = tune_thresholds(validation.labels, validation_probabilities, training.threshold_min_support)
+    metrics = final_metrics(
+        state, thresholds, validation, validation_probabilities, test, test_probabilities, train_labels
+    )
+    scores = metrics["test"]["tuned_thresholds"]
+    accelerator.print(
+        f"test micro-F1 {scores['micro_f1']:.4f} (at 0.5: {metrics['test']['threshold_0.5']['micro_f1']:.4f}), "
+        f"macro-F1 {scores['macro_f1']:.4f}, samples-F1 {scores['samples_f1']:.4f}"
+    )
+
+    # ---- save (and push) the model folder, from the main process only
     if accelerator.is_main_process:
-        folder = write_model_folder(accelerator.unwrap_model(model), tokenizer, args, splits, metrics, thresholds, test, test_probabilities, total_batch_size)
-        accelerator.print(f"saved the model folder {folder}")
-        if args.push_to_hub:
-            hub.push_model_folder(folder, args.hub_model_id, private=args.hub_private_repo)
+        record = training_record(
+            splits,
+            metrics,
+            thresholds,
+            held_out_predictions(splits.datasets["test"], test_probabilities),
+            run
+            | {
+                "total_batch_size": total_batch_size,
+                "base_model_is_local": Path(model_options.model_name_or_path).is_dir(),
+            },
+        )
+        save_model_folder(out, unwrapped, tokenizer, record)
+        accelerator.print(f"saved the model folder {out}")
+        if hub_options.push_to_hub:
+            hub.push_model_folder(out, hub_options.hub_model_id, private=hub_options.hub_private_repo)
+    accelerator.end_training()
+    return out
+
+
+def pause(accelerator: Accelerator, state: TrainingState) -> None:
+    accelerator.print(
+        f"stopped after step {state.completed_steps} as asked; continue with --resume_from_checkpoint latest"
+    )
     accelerator.end_training()
 
 
+def evaluate_epoch(model, validation: EvaluationSplit, accelerator: Accelerator, state: TrainingState) -> dict:
+    """Score validation, log and record the epoch; model selection uses micro-F1 at the best single threshold."""
+    probabilities = validation.probabilities(model, accelerator)
+    scores = multi_label_scores(validation.labels, probabilities >= 0.5)
+    best_threshold, selection_score = best_global_threshold(validation.labels, probabilities)
+    record = {
+        "epoch": state.epoch,
+        "step": state.completed_steps,
+        "train_loss": state.epoch_loss_sum / max(state.batches_done, 1),
+        "validation_micro_f1_best_threshold": selection_score,
+        "validation_best_threshold": best_threshold,
+        **{f"validation_{name}": value for name, value in scores.items() if name != "per_genre"},
+    }
+    state.history.append(record)
+    accelerator.log(record, step=state.completed_steps)
+    accelerator.print(
+        f"epoch {state.epoch}: train loss {record['train_loss']:.4f}, "
+        f"validation micro-F1 {selection_score:.4f} at threshold {best_threshold:.2f} "
+        f"({scores['micro_f1']:.4f} at 0.5), macro-F1 at 0.5 {scores['macro_f1']:.4f}"
+    )
+    return record
+
+
+def final_metrics(
+    state: TrainingState,
+    thresholds: Thresholds,
+    validation: EvaluationSplit,
+    validation_probabilities: np.ndarray,
+    test: EvaluationSplit,
+    test_probabilities: np.ndarray,
+    train_labels: np.ndarray,
+) -> dict:
+    half = Thresholds.uniform(0.5)
+    return {
+        "best_epoch": state.best_epoch,
+        "history": state.history,
+        "validation": {
+            "threshold_0.5": multi_label_scores(validation.labels, half.decide(validation_probabilities)),
+            "tuned_thresholds": multi_label_scores(validation.labels, thresholds.decide(validation_probabilities)),
+        },
+        "test": {
+            "threshold_0.5": multi_label_scores(test.labels, half.decide(test_probabilities)),
+            "tuned_thresholds": multi_label_scores(test.labels, thresholds.decide(test_probabilities)),
+            "most_frequent_genres_baseline": most_frequent_genres_baseline(train_labels, test.labels),
+        },
+    }
+
+
+def training_record(
+    splits: PreparedSplits, metrics: dict, thresholds: Thresholds, predictions: list[HeldOutPrediction], run: dict
+) -> TrainingRecord:
+    return TrainingRecord(
+        thresholds=thresholds,
+        metrics=metrics,
+        split_summary=splits.summary(),
+        split_rows=splits.manifest(),
+        presplit=splits.presplit,
+        drop_report=splits.drop_report.to_dict(),
+        run=run,
+        test_predictions=predictions,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(
+        lambda: train(*parse_arguments(argv)),
+        interrupted="rerun the same command with --resume_from_checkpoint latest to continue from the last checkpoint",
+    )
+
+
 if __name__ == "__main__":
-    try:
-        main(parse_arguments())
-    except (DataError, ModelLoadError, hub.HubError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted: rerun the same command with --resume_from_checkpoint latest to continue from the last checkpoint", file=sys.stderr)
-        sys.exit(130)
+    sys.exit(main())

@@ -63,13 +63,19 @@ def _model_inputs_only(dataset: Dataset) -> Dataset:
     return dataset.select_columns([column for column in MODEL_INPUTS if column in dataset.column_names])
 
 
-def train_dataloader(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, batch_size: int, seed: int, pad_to_multiple_of: int | None = None) -> DataLoader:
+def train_dataloader(
+    dataset: Dataset,
+    tokenizer: PreTrainedTokenizerBase,
+    batch_size: int,
+    seed: int,
+    pad_to_multiple_of: int | None = None,
+) -> DataLoader:
     sampler = LengthGroupedSampler(dataset["length"], batch_size, seed)
     collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
-    return DataLoader(_model_inputs_only(dataset), batch_size=batch_size, sampler=sampler, collate_fn=collator, generator=_private_generator())
-
-
-def eval_dataloader(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, batch_size: int, pad_to_multiple_of: int | None = None) -> DataLoader:
-    """In dataset order (callers sort by length first), so gathered predictions line up with rows."""
-    collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
-    return DataLoader(_model_inputs_only(dataset), batch_size=batch_size, shuffle=False, collate_fn=collator, generator=_private_generator())
+    return DataLoader(
+        _model_inputs_only(dataset),
+        batch_size=batch_size,
+        sampler=sampler,
+        collate_fn=collator,
+        generator=_private_generator(),
+    )

@@ -14,7 +14,14 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-_HANGUL_FONT_FAMILIES = ("Noto Sans CJK KR", "Noto Sans CJK JP", "Noto Sans KR", "NanumGothic", "Malgun Gothic", "AppleGothic")
+_HANGUL_FONT_FAMILIES = (
+    "Noto Sans CJK KR",
+    "Noto Sans CJK JP",
+    "Noto Sans KR",
+    "NanumGothic",
+    "Malgun Gothic",
+    "AppleGothic",
+)
 
 
 def _hangul_font() -> str | None:
@@ -24,7 +31,9 @@ def _hangul_font() -> str | None:
     return next((family for family in _HANGUL_FONT_FAMILIES if family in installed), None)
 
 
-def bar_chart(values: dict[str, float], path: str | Path, *, title: str, xlabel: str, xlim: tuple[float, float] | None = None) -> Path:
+def bar_chart(
+    values: dict[str, float], path: str | Path, *, title: str, xlabel: str, xlim: tuple[float, float] | None = None
+) -> Path:
     """Draw `values` as horizontal bars (first key on top) and save a PNG at `path`."""
     import matplotlib
 

@@ -1,7 +1,7 @@
-"""Load, clean, de-duplicate and split synopsis data, leak-free, on 🤗 datasets.
+"""Clean, de-duplicate and split synopsis data, leak-free, into 🤗 datasets for training.
 
-    splits = prepare_splits(load_raw("examples/synopses.jsonl"), DataSpec(), seed=42)
-    splits.datasets["train"]          # columns: text, labels (multi-hot floats), genres, row_id, ...
+    splits = prepare_splits(read_dataset("examples/synopses.jsonl"), DataSpec(), seed=42)
+    splits.datasets["train"]          # columns: text, labels (multi-hot floats), genres, row_id, text_sha1
     splits.drop_report                # rows dropped, per rule and per split
     splits.manifest()                 # which row went where (ids and text hashes)
 
@@ -10,6 +10,7 @@ de-duplicated across *all* splits (whitespace/punctuation-insensitive), and
 only then split, so no synopsis can sit in two splits. When the source already
 has train/validation/test splits they are kept, and a synopsis that appears in
 an earlier split is removed from the later one (train wins), and reported.
+Reading the files is genre_model.tables' job; this module gets their rows.
 """
 
 from __future__ import annotations
@@ -19,35 +20,51 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-from datasets import Dataset, DatasetDict, load_dataset
+from datasets import Dataset, DatasetDict
 from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 
+from genre_model.errors import ArgumentError, DataError
 from genre_model.genres import GENRES, parse_genres, to_multi_hot
+from genre_model.inputs import MIN_CHARS, synopsis_length
+from genre_model.tables import SPLIT_NAMES, Table
 
-SPLIT_NAMES = ("train", "validation", "test")
-_LOCAL_FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 # What is left of a synopsis after normalisation: letters and digits only, so
 # two copies that differ in spacing, punctuation or width count as one.
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
-class DataError(ValueError):
-    """The data cannot be used as given; the message says what to change."""
-
-
 @dataclass(frozen=True)
 class DataSpec:
-    """Which columns hold what, and how strict cleaning is."""
+    """Where the data is, which columns hold what, cleaning and splitting: train.py's data arguments."""
 
-    text_column: str = "synopsis"
-    genre_column: str = "genres"
-    id_column: str | None = "id"  # kept for the split manifest when present
-    min_chars: int = 20
-    validation_fraction: float = 0.1
-    test_fraction: float = 0.1
+    dataset: str | None = field(
+        default=None, metadata={"required": True, "help": "CSV/TSV/JSON Lines/Parquet file, or a Hub dataset id"}
+    )
+    validation_file: str | None = field(
+        default=None, metadata={"help": "your own validation split (otherwise carved from --dataset)"}
+    )
+    test_file: str | None = field(
+        default=None, metadata={"help": "your own test split (otherwise carved from --dataset)"}
+    )
+    text_column: str = field(default="synopsis", metadata={"help": "column with the synopsis text"})
+    genre_column: str = field(
+        default="genres",
+        metadata={"help": "column with genres: a list of names or a KOBIS string like '멜로/로맨스,드라마'"},
+    )
+    id_column: str | None = field(
+        default="id", metadata={"help": "column with a row id, recorded in the split manifest (optional)"}
+    )
+    min_chars: int = field(
+        default=MIN_CHARS, metadata={"help": "drop synopses shorter than this many characters, white space not counted"}
+    )
+    validation_fraction: float = field(
+        default=0.1, metadata={"help": "share of the data for validation, when the data has no validation split"}
+    )
+    test_fraction: float = field(
+        default=0.1, metadata={"help": "share of the data for test, when the data has no test split"}
+    )
 
 
 @dataclass
@@ -65,7 +82,9 @@ class DropReport:
         return {
             "rows_in": dict(self.rows_in),
             "dropped": {split: dict(rules) for split, rules in self.dropped.items()},
-            "rows_kept": {split: self.rows_in[split] - sum(self.dropped.get(split, {}).values()) for split in self.rows_in},
+            "rows_kept": {
+                split: self.rows_in[split] - sum(self.dropped.get(split, {}).values()) for split in self.rows_in
+            },
             "unknown_genres": dict(self.unknown_genres.most_common()),
         }
 
@@ -101,53 +120,15 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(normalize_text(text).encode("utf-8")).hexdigest()
 
 
-def load_raw(source: str, validation_file: str | None = None, test_file: str | None = None) -> DatasetDict:
-    """Read a CSV/TSV/JSON Lines/Parquet file (plus optional validation/test files) or a Hub dataset id."""
-    files = {"train": source, "validation": validation_file, "test": test_file}
-    files = {split: path for split, path in files.items() if path}
-    if Path(source).exists() or Path(source).suffix.lower() in _LOCAL_FORMATS:
-        return _load_local(files)
-    if len(files) > 1:
-        raise DataError("--validation_file/--test_file go with a local --dataset file, not a Hub dataset id")
-    try:
-        loaded = load_dataset(source)
-    except Exception as error:  # datasets raises many types; the user needs one message
-        raise DataError(f"could not load dataset '{source}' from the Hugging Face Hub: {error}") from error
-    return DatasetDict({ours: loaded[theirs] for ours, theirs in _known_split_names(loaded).items()})
-
-
-def _load_local(files: dict[str, str]) -> DatasetDict:
-    for path in files.values():
-        if not Path(path).is_file():
-            raise DataError(f"data file not found: {path}")
-        if Path(path).stat().st_size == 0:
-            raise DataError(f"data file is empty: {path}")
-    suffixes = {Path(path).suffix.lower() for path in files.values()}
-    if len(suffixes) != 1 or (suffix := suffixes.pop()) not in _LOCAL_FORMATS:
-        raise DataError(f"data files must share one format among {', '.join(sorted(_LOCAL_FORMATS))}; got {sorted(files.values())}")
-    options = {"delimiter": "\t"} if suffix == ".tsv" else {}
-    try:
-        return load_dataset(_LOCAL_FORMATS[suffix], data_files=files, **options)
-    except Exception as error:
-        raise DataError(f"could not read {', '.join(files.values())}: {error}") from error
-
-
-def _known_split_names(loaded: DatasetDict) -> dict[str, str]:
-    """Our split name -> the source's, for the splits we use."""
-    aliases = {"valid": "validation", "dev": "validation", "val": "validation"}
-    renamed = {aliases.get(name, name): name for name in loaded if aliases.get(name, name) in SPLIT_NAMES}
-    if "train" not in renamed:
-        raise DataError(f"dataset has no 'train' split; found {', '.join(loaded)}")
-    return renamed
-
-
-def prepare_splits(raw: DatasetDict, spec: DataSpec, seed: int) -> PreparedSplits:
+def prepare_splits(raw: dict[str, Table], spec: DataSpec, seed: int) -> PreparedSplits:
     """Clean every split, de-duplicate across all of them, then carve the missing splits out of train."""
     report = DropReport()
     cleaned = {name: clean_split(raw[name], name, spec, report) for name in SPLIT_NAMES if name in raw}
     deduped = _dedupe_in_order(cleaned, report)
     if len(deduped["train"]) < 10:
-        raise DataError(f"only {len(deduped['train'])} usable training rows left after cleaning; drop report: {report.to_dict()}")
+        raise DataError(
+            f"only {len(deduped['train'])} usable training rows left after cleaning; drop report: {report.to_dict()}"
+        )
     wanted = {"validation": spec.validation_fraction, "test": spec.test_fraction}
     missing = {name: fraction for name, fraction in wanted.items() if name not in deduped}
     carved = stratified_split(deduped.pop("train"), missing, seed)
@@ -158,37 +139,23 @@ def prepare_splits(raw: DatasetDict, spec: DataSpec, seed: int) -> PreparedSplit
     return PreparedSplits(datasets=datasets, drop_report=report, presplit=len(raw) > 1)
 
 
-def clean_split(split: Dataset, split_name: str, spec: DataSpec, report: DropReport) -> Dataset:
-    """Keep rows with a usable synopsis and at least one known genre; add text, labels, genres, row_id."""
-    _check_columns(split, spec)
-    report.rows_in[split_name] = len(split)
-    texts, genre_values = split[spec.text_column], split[spec.genre_column]
-    _check_genre_type(genre_values, spec.genre_column)
-    ids = split[spec.id_column] if spec.id_column in split.column_names else range(len(split))
-    kept, columns = [], {"text": [], "genres": [], "labels": [], "row_id": [], "text_sha1": []}
-    for index, (text, value, row_id) in enumerate(zip(texts, genre_values, ids)):
-        rule, text, genres = _judge_row(text, value, spec, report)
+def clean_split(table: Table, split_name: str, spec: DataSpec, report: DropReport) -> Dataset:
+    """Rows with a usable synopsis and a known genre, as columns text, genres, labels, row_id, text_sha1."""
+    table.require(spec.text_column, "--text_column")
+    table.require(spec.genre_column, "--genre_column")
+    _check_genre_type(table.column(spec.genre_column), spec.genre_column)
+    report.rows_in[split_name] = len(table)
+    has_ids = spec.id_column in table.columns
+    columns = {"text": [], "genres": [], "labels": [], "row_id": [], "text_sha1": []}
+    for index, row in enumerate(table.rows):
+        rule, text, genres = _judge_row(row.get(spec.text_column), row.get(spec.genre_column), spec, report)
         if rule:
             report.drop(split_name, rule)
             continue
-        kept.append(index)
+        row_id = row.get(spec.id_column) if has_ids else index
         for name, item in zip(columns, (text, list(genres), to_multi_hot(genres), str(row_id), text_hash(text))):
             columns[name].append(item)
-    cleaned = split.select(kept)
-    for name, values in columns.items():
-        if name in cleaned.column_names:
-            cleaned = cleaned.remove_columns(name)
-        cleaned = cleaned.add_column(name, values)
-    return cleaned
-
-
-def _check_columns(split: Dataset, spec: DataSpec) -> None:
-    available = ", ".join(split.column_names)
-    for option, column in (("--text_column", spec.text_column), ("--genre_column", spec.genre_column)):
-        if column not in split.column_names:
-            raise DataError(f"column '{column}' not found; available: {available}. Pass {option} <name>")
-    if len(split) == 0:
-        raise DataError("the data has no rows")
+    return Dataset.from_dict(columns)
 
 
 def _check_genre_type(genre_values: list, column: str) -> None:
@@ -205,7 +172,7 @@ def _judge_row(text, genre_value, spec: DataSpec, report: DropReport) -> tuple[s
     text = text.strip() if isinstance(text, str) else ""
     if not text:
         return "empty_synopsis", text, ()
-    if len(text) < spec.min_chars:
+    if synopsis_length(text) < spec.min_chars:
         return "short_synopsis", text, ()
     try:
         parsed = parse_genres(genre_value)
@@ -243,7 +210,7 @@ def stratified_split(dataset: Dataset, fractions: dict[str, float], seed: int) -
     """Carve each named split (a fraction of the whole) out of `dataset` by iterative multi-label
     stratification (Sechidis et al., 2011) with a fixed seed; the rest is "train"."""
     if any(not 0 < fraction < 1 for fraction in fractions.values()) or sum(fractions.values()) >= 1:
-        raise DataError(f"split fractions must be in (0, 1) and leave rows for training; got {fractions}")
+        raise ArgumentError(f"split fractions must be in (0, 1) and leave rows for training; got {fractions}")
     labels = np.asarray(dataset["labels"]).reshape(len(dataset), len(GENRES))
     remaining, left_fraction, splits = np.arange(len(labels)), 1.0, {}
     for name, fraction in fractions.items():
@@ -255,7 +222,9 @@ def stratified_split(dataset: Dataset, fractions: dict[str, float], seed: int) -
     return splits
 
 
-def _stratified_indices(labels: np.ndarray, indices: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _stratified_indices(
+    labels: np.ndarray, indices: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
     kept, held_out = next(splitter.split(np.zeros(len(indices)), labels[indices]))
     return indices[kept], indices[held_out]

@@ -1,4 +1,4 @@
-"""The fast CPU paths: int8 Linear layers, or the fp32 graph run by ONNX Runtime; each used only where it agrees with full precision.
+"""The fast CPU paths: int8 Linear layers, or the fp32 graph run by ONNX Runtime; used only where it agrees with fp32.
 
     fast_model = build("int8", model, tokenizer, window, cache_file)   # or "onnxruntime"
     agreement = compare("int8", full_probabilities, fast_probabilities, thresholds)
@@ -34,7 +34,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from genre_model.metrics import Thresholds
+from genre_model.model_folder import Thresholds
 
 PATHS = ("int8", "onnxruntime")  # fastest first: the first one that agrees is used
 PRECISIONS = {"int8": "int8", "onnxruntime": "fp32 (ONNX Runtime)"}  # what info() and the app show
@@ -65,8 +65,11 @@ def quantize(model: torch.nn.Module) -> torch.nn.Module:
     """
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    layers = {name: per_channel_dynamic_qconfig for name, module in model.named_modules()
-              if isinstance(module, torch.nn.Linear) and not any(part in name.split(".") for part in HEAD_LAYERS)}
+    layers = {
+        name: per_channel_dynamic_qconfig
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and not any(part in name.split(".") for part in HEAD_LAYERS)
+    }
     with warnings.catch_warnings():
         # torch announces the move of this API to torchao; we accept it only after measuring it against fp32 anyway
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -86,7 +89,9 @@ class OnnxRuntimeModel:
 
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = torch.get_num_threads()  # the same thread budget torch was given (OMP_NUM_THREADS)
+        options.intra_op_num_threads = (
+            torch.get_num_threads()
+        )  # the same thread budget torch was given (OMP_NUM_THREADS)
         self.session = onnxruntime.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
         self.input_names = [node.name for node in self.session.get_inputs()]
 
@@ -103,12 +108,22 @@ def export_onnx(model: torch.nn.Module, tokenizer, window: int, file: Path) -> N
     partial = file.with_name(f"{file.name}.{os.getpid()}.partial")
     exporter_log = logging.getLogger("torch.onnx")
     level = exporter_log.level
-    exporter_log.setLevel(logging.ERROR)  # it logs a line for each torchvision operator it cannot find: noise for a text model
+    exporter_log.setLevel(
+        logging.ERROR
+    )  # it logs a line for each torchvision operator it cannot find: noise for a text model
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            program = torch.onnx.export(model.eval(), (), kwargs=example, input_names=list(example), output_names=["logits"],
-                                        dynamic_shapes={name: {0: batch, 1: length} for name in example}, dynamo=True, verbose=False)
+            program = torch.onnx.export(
+                model.eval(),
+                (),
+                kwargs=example,
+                input_names=list(example),
+                output_names=["logits"],
+                dynamic_shapes={name: {0: batch, 1: length} for name in example},
+                dynamo=True,
+                verbose=False,
+            )
         program.save(str(partial), external_data=False)  # one file, so the rename below is atomic
         partial.replace(file)  # processes exporting at once never read half a graph
     finally:
@@ -132,7 +147,7 @@ def build(path: str, model: torch.nn.Module, tokenizer, window: int, onnx_file: 
         return OnnxRuntimeModel(onnx_file)
     # Any failure of the exporter or runtime (an unsupported architecture, a full disk) only means
     # this model runs in torch: it must never stop the model from loading.
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         first_line = next(iter(str(error).strip().splitlines()), "")
         raise FastPathError(f"{type(error).__name__}: {first_line}") from error
 
@@ -148,7 +163,11 @@ class Agreement:
 
     @property
     def accepted(self) -> bool:
-        return self.synopses > 0 and self.identical_decisions >= MIN_IDENTICAL_DECISIONS and self.max_score_difference <= MAX_SCORE_DIFFERENCE
+        return (
+            self.synopses > 0
+            and self.identical_decisions >= MIN_IDENTICAL_DECISIONS
+            and self.max_score_difference <= MAX_SCORE_DIFFERENCE
+        )
 
     def describe(self) -> str:
         measured = (
@@ -171,7 +190,12 @@ def compare(path: str, full: np.ndarray, fast: np.ndarray, thresholds: Threshold
     if len(full) == 0:
         return Agreement(path, 0, 0.0, 0.0)
     same = np.all(thresholds.decide(full) == thresholds.decide(fast), axis=1)
-    return Agreement(path, synopses=len(full), identical_decisions=float(same.mean()), max_score_difference=float(np.abs(full - fast).max()))
+    return Agreement(
+        path,
+        synopses=len(full),
+        identical_decisions=float(same.mean()),
+        max_score_difference=float(np.abs(full - fast).max()),
+    )
 
 
 def cache_key(model: torch.nn.Module, *parts: object) -> str:
@@ -190,7 +214,7 @@ def default_cache_dir() -> Path:
 
 
 def cache_folder(cache_dir: str | Path | None = None) -> Path:
-    """Where verdicts and exported graphs live: ~/.cache/genre_model/fast_cpu unless GENRE_MODEL_CACHE or `cache_dir` says otherwise."""
+    """Where verdicts and exported graphs live: ~/.cache/genre_model/fast_cpu, or GENRE_MODEL_CACHE or `cache_dir`."""
     return Path(cache_dir or default_cache_dir()) / "fast_cpu"
 
 
@@ -211,6 +235,8 @@ def store_verdict(key: str, agreement: Agreement, cache_dir: str | Path | None =
         folder.mkdir(parents=True, exist_ok=True)
         partial = folder / f"{key}-{agreement.path}.json.{os.getpid()}"
         partial.write_text(json.dumps(asdict(agreement)), encoding="utf-8")
-        partial.replace(folder / f"{key}-{agreement.path}.json")  # atomic: processes checking at once never read half a file
+        partial.replace(
+            folder / f"{key}-{agreement.path}.json"
+        )  # atomic: processes checking at once never read half a file
     except OSError:
         pass  # a read-only home only costs a new measurement next time

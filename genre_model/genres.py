@@ -10,6 +10,7 @@ collector and the app.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -120,6 +121,12 @@ def _names_in(value: str | Sequence[str] | None) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
+        if value.strip().startswith("["):  # a list written as JSON into a CSV cell (as the batch CLI writes them)
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                return split_genre_names(value.strip(" []"))
+            return _names_in(value) if isinstance(value, list) else []
         return split_genre_names(value)
     if isinstance(value, Iterable) and not isinstance(value, (bytes, dict)):
         names: list[str] = []

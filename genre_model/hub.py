@@ -13,23 +13,26 @@ from pathlib import Path
 
 from huggingface_hub import HfApi, get_token
 
+from genre_model.errors import HubError
+
 # What stays local: resumable training state and tracker logs are not part of the model.
 NOT_PUSHED = ["checkpoints/**", "runs/**"]
-
-
-class HubError(RuntimeError):
-    """The Hub cannot be used as asked; the message says what to do."""
 
 
 def check_token(needed_for: str = "--push_to_hub") -> str:
     """The user name the saved or HF_TOKEN token belongs to; HubError when there is none or it is refused."""
     token = get_token()
     if not token:
-        raise HubError(f"{needed_for} needs a Hugging Face token: run `hf auth login` or set HF_TOKEN (a token with write access)")
+        raise HubError(
+            f"{needed_for} needs a Hugging Face token: run `hf auth login` or set HF_TOKEN (a token with write access)"
+        )
     try:
         return HfApi().whoami(token=token)["name"]
     except Exception as error:  # offline, revoked or mistyped token: all mean "cannot push"
-        raise HubError(f"the Hugging Face token was not accepted or the Hub is unreachable ({error}); check HF_TOKEN or run `hf auth login`") from error
+        raise HubError(
+            f"the Hugging Face token was not accepted or the Hub is unreachable ({error}); "
+            "check HF_TOKEN or run `hf auth login`"
+        ) from error
 
 
 def push_model_folder(folder: str | Path, repo_id: str, private: bool = False) -> str:
@@ -37,7 +40,12 @@ def push_model_folder(folder: str | Path, repo_id: str, private: bool = False) -
     api = HfApi()
     try:
         api.create_repo(repo_id, private=private, exist_ok=True)
-        api.upload_folder(repo_id=repo_id, folder_path=str(folder), ignore_patterns=NOT_PUSHED, commit_message="Upload genre classifier trained with genre_model")
+        api.upload_folder(
+            repo_id=repo_id,
+            folder_path=str(folder),
+            ignore_patterns=NOT_PUSHED,
+            commit_message="Upload genre classifier trained with genre_model",
+        )
     except Exception as error:
         raise HubError(
             f"upload to {repo_id} failed ({error}). The model is saved in {folder}; retry without retraining: "

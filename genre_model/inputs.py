@@ -14,8 +14,9 @@ says which strings are worth scoring.
 
 from __future__ import annotations
 
-# The same floor as train.py's --min_chars: shorter rows never reached training,
-# so the model has never seen what it would be asked to judge.
+# The one definition of "too short to judge", for training (train.py's --min_chars
+# default) and serving alike: shorter rows never reached training, so the model has
+# never seen what it would be asked to judge. Measured by synopsis_length.
 MIN_CHARS = 20
 # Long synopses are read whole in overlapping windows; this cap only keeps one
 # request from occupying a shared server (5,000 characters is ~10 KMDb synopses).
@@ -37,11 +38,16 @@ def hangul_share(text: str) -> float:
     return sum(map(_is_hangul, letters)) / len(letters) if letters else 0.0
 
 
+def synopsis_length(text: str) -> int:
+    """Characters that are not white space: spaces and line breaks say nothing about the plot."""
+    return sum(not character.isspace() for character in text)
+
+
 def check_synopsis(text: object) -> str | None:
     """None when `text` is a synopsis the model can judge; otherwise a Korean message saying what to change."""
     if not isinstance(text, str) or not text.strip():
         return "줄거리를 입력해 주세요."
-    length = len("".join(text.split()))  # spaces and line breaks say nothing about the plot
+    length = synopsis_length(text)
     if length < MIN_CHARS:
         return f"줄거리가 너무 짧습니다({length}자). 장르를 판단하려면 공백을 빼고 {MIN_CHARS}자 이상 입력해 주세요."
     if length > MAX_CHARS:

@@ -5,17 +5,17 @@
     scores = multi_label_scores(y_true_test, thresholds.decide(probabilities_test))
 
 Nothing is fetched at run time (`evaluate.load` would download metric code
-from the Hub). Arrays are (rows, len(GENRES)) in GENRES order.
+from the Hub). Arrays are (rows, len(GENRES)) in GENRES order. Training-side
+only: serving reads thresholds through genre_model.model_folder.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
-from sklearn.metrics import f1_score, hamming_loss, precision_recall_fscore_support
+from sklearn.metrics import hamming_loss, precision_recall_fscore_support
 
 from genre_model.genres import GENRES
+from genre_model.model_folder import Thresholds
 
 AVERAGES = ("micro", "macro", "weighted", "samples")
 # Thresholds are searched on this grid: fine enough to matter, coarse enough
@@ -29,10 +29,16 @@ def multi_label_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     scores: dict = {}
     for average in AVERAGES:
         precision, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, average=average, zero_division=0)
-        scores[f"{average}_precision"], scores[f"{average}_recall"], scores[f"{average}_f1"] = float(precision), float(recall), float(f1)
+        scores[f"{average}_precision"], scores[f"{average}_recall"], scores[f"{average}_f1"] = (
+            float(precision),
+            float(recall),
+            float(f1),
+        )
     scores["subset_accuracy"] = float(np.mean(np.all(y_true == y_pred, axis=1)))
     scores["hamming_loss"] = float(hamming_loss(y_true, y_pred))
-    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, average=None, zero_division=0, labels=range(len(GENRES)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, average=None, zero_division=0, labels=range(y_true.shape[1])
+    )
     scores["per_genre"] = {
         genre: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
         for genre, p, r, f, s in zip(GENRES, precision, recall, f1, support)
@@ -51,41 +57,33 @@ def most_frequent_genres_baseline(train_labels: np.ndarray, eval_labels: np.ndar
     return scores | {"genres": [GENRES[i] for i in np.flatnonzero(answer)]}
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """A probability cut-off per genre (GENRES order), and the single global one it falls back to."""
+def f1_at_each_threshold(
+    y_true: np.ndarray, probabilities: np.ndarray, grid: np.ndarray = THRESHOLD_GRID, *, micro: bool = False
+) -> np.ndarray:
+    """F1 at every threshold of `grid`: per genre, (genres, len(grid)), or pooled over genres (micro-F1), (len(grid),).
 
-    per_genre: dict[str, float]
-    global_threshold: float
-    tuned_genres: tuple[str, ...]  # genres with enough validation support to get their own
-
-    def vector(self) -> np.ndarray:
-        return np.array([self.per_genre[genre] for genre in GENRES])
-
-    def decide(self, probabilities: np.ndarray) -> np.ndarray:
-        """The 0/1 decisions: a genre is in when its probability reaches its threshold."""
-        return (np.asarray(probabilities) >= self.vector()).astype(int)
-
-    def to_dict(self) -> dict:
-        return asdict(self) | {"tuned_genres": list(self.tuned_genres)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Thresholds:
-        missing = [genre for genre in GENRES if genre not in data["per_genre"]]
-        if missing:
-            raise ValueError(f"thresholds lack genres: {', '.join(missing)}")
-        return cls(per_genre={g: float(data["per_genre"][g]) for g in GENRES}, global_threshold=float(data["global_threshold"]), tuned_genres=tuple(data.get("tuned_genres", ())))
-
-    @classmethod
-    def uniform(cls, threshold: float = 0.5) -> Thresholds:
-        return cls(per_genre=dict.fromkeys(GENRES, threshold), global_threshold=threshold, tuned_genres=())
+    The same numbers scikit-learn's f1_score gives (0 where a genre has neither
+    positives nor predictions), computed for the whole grid at once.
+    """
+    truth = np.asarray(y_true).astype(bool)[:, :, None]
+    predicted = np.asarray(probabilities)[:, :, None] >= grid[None, None, :]
+    true_positives = (predicted & truth).sum(axis=0)
+    predicted_positives = predicted.sum(axis=0)
+    positives = truth.sum(axis=0)
+    if micro:
+        true_positives, predicted_positives, positives = (
+            true_positives.sum(0),
+            predicted_positives.sum(0),
+            positives.sum(0),
+        )
+    denominator = predicted_positives + positives
+    return np.where(denominator > 0, 2 * true_positives / np.maximum(denominator, 1), 0.0)
 
 
-def _best_on_grid(score_at) -> float:
-    """The grid threshold with the best score; ties go to the middle of the best run, which generalises better than its edge."""
-    scores = np.array([score_at(threshold) for threshold in THRESHOLD_GRID])
+def _best_on_grid(scores: np.ndarray, grid: np.ndarray = THRESHOLD_GRID) -> float:
+    """The grid threshold with the best score; ties go to the middle of the best run, not its edge."""
     best = np.flatnonzero(np.isclose(scores, scores.max()))
-    return float(THRESHOLD_GRID[best[len(best) // 2]])
+    return float(grid[best[len(best) // 2]])
 
 
 def best_global_threshold(y_true: np.ndarray, probabilities: np.ndarray) -> tuple[float, float]:
@@ -95,22 +93,21 @@ def best_global_threshold(y_true: np.ndarray, probabilities: np.ndarray) -> tupl
     or for rare-genre-heavy data, every probability can sit below 0.5 while the
     ranking is already good, and a 0.5 cut-off would call every epoch worthless.
     """
-    y_true, probabilities = np.asarray(y_true).astype(int), np.asarray(probabilities)
-    threshold = _best_on_grid(lambda t: f1_score(y_true, probabilities >= t, average="micro", zero_division=0))
-    return threshold, float(f1_score(y_true, probabilities >= threshold, average="micro", zero_division=0))
+    scores = f1_at_each_threshold(y_true, probabilities, micro=True)
+    threshold = _best_on_grid(scores)
+    return threshold, float(scores[threshold == THRESHOLD_GRID][0])
 
 
 def tune_thresholds(y_true: np.ndarray, probabilities: np.ndarray, min_support: int = 5) -> Thresholds:
     """Per-genre thresholds maximising each genre's validation F1; genres with fewer than
     `min_support` positives get the global threshold that maximises micro-F1."""
-    y_true, probabilities = np.asarray(y_true).astype(int), np.asarray(probabilities)
+    y_true = np.asarray(y_true).astype(int)
     global_threshold, _ = best_global_threshold(y_true, probabilities)
-    per_genre, tuned = {}, []
-    for index, genre in enumerate(GENRES):
-        truth, probability = y_true[:, index], probabilities[:, index]
-        if truth.sum() >= min_support:
-            per_genre[genre] = _best_on_grid(lambda t: f1_score(truth, probability >= t, zero_division=0))
-            tuned.append(genre)
-        else:
-            per_genre[genre] = global_threshold
-    return Thresholds(per_genre=per_genre, global_threshold=global_threshold, tuned_genres=tuple(tuned))
+    per_genre_scores = f1_at_each_threshold(y_true, probabilities)
+    supported = y_true.sum(axis=0) >= min_support
+    per_genre = {
+        genre: _best_on_grid(per_genre_scores[index]) if supported[index] else global_threshold
+        for index, genre in enumerate(GENRES)
+    }
+    tuned = tuple(genre for index, genre in enumerate(GENRES) if supported[index])
+    return Thresholds(per_genre=per_genre, global_threshold=global_threshold, tuned_genres=tuned)

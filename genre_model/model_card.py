@@ -1,10 +1,10 @@
-"""The model card (README.md of a model folder), written from the files training measured.
+"""The model card (README.md of a model folder), written from what training measured.
 
-    write_model_card("out/genre-bert")          # train.py calls this as its last step
+    write_model_card("out/genre-bert", record)        # genre_model.model_folder.save_model_folder calls this
     python -m genre_model.model_card out/genre-bert   # re-render the card of an existing folder
 
-Every number in the card comes from the folder's metrics.json, thresholds.json,
-splits.json, drop_report.json and training_args.json; nothing is typed by hand.
+Every number in the card comes from the folder's TrainingRecord (metrics,
+thresholds, splits, drop report, run arguments); nothing is typed by hand.
 The YAML header is Hub metadata, including a model-index with the test results,
 so the Hub shows them on the model page.
 """
@@ -12,15 +12,13 @@ so the Hub shows them on the model page.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCardData
 
-from genre_model import model_folder
 from genre_model.charts import bar_chart
 from genre_model.genres import GENRES
-from genre_model.metrics import Thresholds
+from genre_model.model_folder import CARD_FILE, CHART_FILE, Thresholds, TrainingRecord, read_training_record
 
 HEADLINE_METRICS = ("micro_f1", "macro_f1", "samples_f1", "weighted_f1", "subset_accuracy", "hamming_loss")
 # Hub metric ids for the model-index (https://hf.co/metrics); the name field says which variant.
@@ -58,10 +56,18 @@ def card_metadata(metrics: dict, run: dict) -> ModelCardData:
 
 
 def _score_table(metrics: dict) -> str:
-    rows = ["| metric | test @ 0.5 | test @ tuned | validation @ tuned | test, most-frequent-genres baseline |", "|---|---|---|---|---|"]
+    rows = [
+        "| metric | test @ 0.5 | test @ tuned | validation @ tuned | test, most-frequent-genres baseline |",
+        "|---|---|---|---|---|",
+    ]
     test, validation = metrics["test"], metrics["validation"]
     for name in HEADLINE_METRICS:
-        values = (test["threshold_0.5"][name], test["tuned_thresholds"][name], validation["tuned_thresholds"][name], test["most_frequent_genres_baseline"][name])
+        values = (
+            test["threshold_0.5"][name],
+            test["tuned_thresholds"][name],
+            validation["tuned_thresholds"][name],
+            test["most_frequent_genres_baseline"][name],
+        )
         rows.append(f"| {name} | " + " | ".join(f"{value:.3f}" for value in values) + " |")
     return "\n".join(rows)
 
@@ -69,13 +75,16 @@ def _score_table(metrics: dict) -> str:
 def _per_genre_table(metrics: dict, thresholds: Thresholds, split_summary: dict) -> str:
     per_genre = metrics["test"]["tuned_thresholds"]["per_genre"]
     train_counts = split_summary["train"]["genre_counts"]
-    rows = ["| genre | threshold | precision | recall | F1 | test support | train rows |", "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| genre | threshold | precision | recall | F1 | test support | train rows |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for genre in GENRES:
         scores = per_genre[genre]
         tuned = "" if genre in thresholds.tuned_genres else " (global)"
         rows.append(
-            f"| {genre} | {thresholds.per_genre[genre]:.2f}{tuned} | {scores['precision']:.3f} | {scores['recall']:.3f} "
-            f"| {scores['f1']:.3f} | {scores['support']} | {train_counts[genre]} |"
+            f"| {genre} | {thresholds.per_genre[genre]:.2f}{tuned} | {scores['precision']:.3f} "
+            f"| {scores['recall']:.3f} | {scores['f1']:.3f} | {scores['support']} | {train_counts[genre]} |"
         )
     return "\n".join(rows)
 
@@ -83,7 +92,9 @@ def _per_genre_table(metrics: dict, thresholds: Thresholds, split_summary: dict)
 def _drop_table(drop_report: dict) -> str:
     rows = ["| split | rows in | dropped (rule: rows) | kept |", "|---|---|---|---|"]
     for split, rows_in in drop_report["rows_in"].items():
-        dropped = ", ".join(f"{rule}: {count}" for rule, count in drop_report["dropped"].get(split, {}).items()) or "none"
+        dropped = (
+            ", ".join(f"{rule}: {count}" for rule, count in drop_report["dropped"].get(split, {}).items()) or "none"
+        )
         rows.append(f"| {split} | {rows_in} | {dropped} | {drop_report['rows_kept'][split]} |")
     return "\n".join(rows)
 
@@ -93,7 +104,7 @@ def _weak_genres(metrics: dict) -> str:
     weak = [g for g in GENRES if per_genre[g]["support"] < 10 or per_genre[g]["f1"] < 0.3]
     if not weak:
         return ""
-    return f"- Scores for {', '.join(weak)} rest on few test examples or are low; treat those genres' predictions with care.\n"
+    return f"- Scores for {', '.join(weak)} rest on few test examples or are low; treat those predictions with care.\n"
 
 
 def render_model_card(metrics: dict, thresholds: Thresholds, split_summary: dict, drop_report: dict, run: dict) -> str:
@@ -104,8 +115,11 @@ def render_model_card(metrics: dict, thresholds: Thresholds, split_summary: dict
     rows = {split: summary["rows"] for split, summary in split_summary.items()}
     best_epoch = metrics.get("best_epoch")
     base = run["model_name_or_path"]
-    base_text = f"`{base}` (a local encoder)" if run["base_model_is_local"] else f"[`{base}`](https://huggingface.co/{base})"
-    return f"""---
+    base_text = (
+        f"`{base}` (a local encoder)" if run["base_model_is_local"] else f"[`{base}`](https://huggingface.co/{base})"
+    )
+    return (
+        f"""---
 {header}
 ---
 
@@ -119,18 +133,19 @@ A film can be in several genres at once: every genre gets its own sigmoid probab
 ## Test scores
 
 Held-out test split of `{run["dataset"]}` ({rows["test"]} synopses), never seen in training,
-threshold tuning or model selection (best epoch: {best_epoch}, chosen on validation micro-F1 at its best single threshold).
+threshold tuning or model selection (best epoch: {best_epoch}, chosen on validation micro-F1 at its best
+single threshold).
 
 {_score_table(metrics)}
 
 "tuned" uses the per-genre thresholds below, chosen on the validation split;
 "0.5" uses one cut-off for every genre. The baseline always answers the training
-split's most frequent genres ({", ".join(metrics["test"]["most_frequent_genres_baseline"]["genres"])}), whatever the synopsis:
-what a model that learnt nothing from the text would score.
+split's most frequent genres ({", ".join(metrics["test"]["most_frequent_genres_baseline"]["genres"])}),
+whatever the synopsis: what a model that learnt nothing from the text would score.
 
 ## Per genre (test, tuned thresholds)
 
-![per-genre F1]({model_folder.CHART_FILE})
+![per-genre F1]({CHART_FILE})
 
 {_per_genre_table(metrics, thresholds, split_summary)}
 
@@ -159,14 +174,16 @@ genres = [s["label"] for s in scores if s["score"] >= thresholds[s["label"]]]
 ## Data
 
 Dataset: `{run["dataset"]}`. Rows were cleaned, then de-duplicated (exact and
-whitespace/punctuation-insensitive), and only then split{" (the source's own splits were kept; synopses also found in an earlier split were removed from the later one)" if run.get("presplit") else " by iterative multi-label stratification"}
+whitespace/punctuation-insensitive), and only then split{_how_split(run)}
 (seed {run["seed"]}), so no synopsis appears in two splits. `splits.json` lists
 which rows went where; `test_predictions.jsonl` holds every test prediction, so
 the scores above can be recomputed.
 
 | split | rows |
 |---|---|
-""" + "\n".join(f"| {split} | {count} |" for split, count in rows.items()) + f"""
+"""
+        + "\n".join(f"| {split} | {count} |" for split, count in rows.items())
+        + f"""
 
 Rows dropped while cleaning:
 
@@ -174,9 +191,10 @@ Rows dropped while cleaning:
 
 ## Training
 
-`accelerate launch train.py` from genre_model: max {run["max_length"]} tokens, {run["num_train_epochs"]} epochs at most
-(early stopping on validation micro-F1, patience {run["early_stopping_patience"]} epochs), learning rate {run["learning_rate"]},
-batch size {run["total_batch_size"]}, seed {run["seed"]}. All arguments are in `training_args.json`.
+`accelerate launch train.py` from genre_model: max {run["max_length"]} tokens, {run["num_train_epochs"]} epochs
+at most (early stopping on validation micro-F1, patience {run["early_stopping_patience"]} epochs),
+learning rate {run["learning_rate"]}, batch size {run["total_batch_size"]}, seed {run["seed"]}.
+All arguments are in `training_args.json`.
 
 ## Limitations
 
@@ -188,6 +206,13 @@ batch size {run["total_batch_size"]}, seed {run["seed"]}. All arguments are in `
 {_weak_genres(metrics)}- A predecessor reported micro-F1 0.92 on a test split that overlapped its training
   data; the scores here come from a split with no overlap and are not comparable to it.
 """
+    )
+
+
+def _how_split(run: dict) -> str:
+    if run.get("presplit"):
+        return " (the source's own splits were kept; synopses also in an earlier split were removed from the later one)"
+    return " by iterative multi-label stratification"
 
 
 def _model_name(run: dict) -> str:
@@ -203,31 +228,32 @@ def _thresholds_snippet(run: dict) -> str:
     return f'thresholds = json.load(open("{_model_name(run)}/thresholds.json"))["per_genre"]'
 
 
-def _read(folder: Path, name: str):
-    return json.loads((folder / name).read_text(encoding="utf-8"))
-
-
-def write_model_card(folder: str | Path) -> Path:
-    """Render README.md and the per-genre F1 chart of a model folder from its JSON files."""
+def write_model_card(folder: str | Path, record: TrainingRecord | None = None) -> Path:
+    """Render README.md and the per-genre F1 chart of a model folder from its training record."""
     folder = Path(folder)
-    metrics = _read(folder, model_folder.METRICS_FILE)
-    splits = _read(folder, model_folder.SPLITS_FILE)
-    per_genre_f1 = {genre: scores["f1"] for genre, scores in metrics["test"]["tuned_thresholds"]["per_genre"].items()}
-    bar_chart(per_genre_f1, folder / model_folder.CHART_FILE, title="Test F1 per genre (tuned thresholds)", xlabel="F1", xlim=(0, 1.1))
-    card = render_model_card(
-        metrics,
-        Thresholds.from_dict(_read(folder, model_folder.THRESHOLDS_FILE)),
-        splits["summary"],
-        _read(folder, model_folder.DROP_REPORT_FILE),
-        _read(folder, model_folder.TRAINING_ARGS_FILE) | {"presplit": splits["presplit"]},
+    record = record or read_training_record(folder)
+    per_genre_f1 = {
+        genre: scores["f1"] for genre, scores in record.metrics["test"]["tuned_thresholds"]["per_genre"].items()
+    }
+    bar_chart(
+        per_genre_f1, folder / CHART_FILE, title="Test F1 per genre (tuned thresholds)", xlabel="F1", xlim=(0, 1.1)
     )
-    path = folder / model_folder.CARD_FILE
+    card = render_model_card(
+        record.metrics,
+        record.thresholds,
+        record.split_summary,
+        record.drop_report,
+        record.run | {"presplit": record.presplit},
+    )
+    path = folder / CARD_FILE
     path.write_text(card, encoding="utf-8")
     return path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Re-render the model card (README.md) and chart of a model folder written by train.py.")
+    parser = argparse.ArgumentParser(
+        description="Re-render the model card (README.md) and chart of a model folder written by train.py."
+    )
     parser.add_argument("folder")
     print(f"wrote {write_model_card(parser.parse_args().folder)}")
 

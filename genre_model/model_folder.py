@@ -1,20 +1,28 @@
-"""The files of a trained model folder: the one thing train.py hands to the rest.
+"""The model folder: written once, by train.py through `save_model_folder`; read by everything else through here.
 
-A folder written by train.py holds the 🤗 files (config.json with Korean
-id2label, model.safetensors, the tokenizer) plus the files named here. The
-predictor and the app read them from a local folder or a Hub repo alike, so a
-model pulled from the Hub behaves exactly like a local one.
+    save_model_folder("out/genre-bert", model, tokenizer, record)  # weights, tokenizer, config, the files below
+    record = read_training_record("out/genre-bert")  # typed: thresholds, metrics, splits, run, test predictions
+    thresholds = read_thresholds("you/klue-bert-movie-genres")  # a local folder or a Hub repo alike
+
+Besides the 🤗 files (config.json with Korean id2label, model.safetensors, the
+tokenizer) a folder holds the files named below; nothing else in the project
+knows their names or layout. Serving (genre_model.predict, app.py) imports this
+module, so it stays light: numpy and the standard library, huggingface_hub
+only to fetch a file of a Hub repo, and the card module only when writing.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from genre_model.metrics import Thresholds
+import numpy as np
+
+from genre_model.genres import GENRES, to_multi_hot
 
 THRESHOLDS_FILE = "thresholds.json"  # per-genre cut-offs tuned on validation
-METRICS_FILE = "metrics.json"  # validation and test scores, at 0.5 and at the tuned thresholds
+METRICS_FILE = "metrics.json"  # validation and test scores, baselines, per-epoch history
 SPLITS_FILE = "splits.json"  # rows per split, genre counts, and which rows went where
 DROP_REPORT_FILE = "drop_report.json"  # rows removed by each cleaning rule
 TRAINING_ARGS_FILE = "training_args.json"  # the arguments of the run
@@ -23,32 +31,146 @@ CHART_FILE = "per_genre_f1.png"
 CARD_FILE = "README.md"
 
 
-def write_json(folder: str | Path, name: str, data) -> Path:
-    path = Path(folder) / name
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return path
+@dataclass(frozen=True)
+class Thresholds:
+    """A probability cut-off per genre (GENRES order), and the single global one it falls back to."""
+
+    per_genre: dict[str, float]
+    global_threshold: float
+    tuned_genres: tuple[str, ...]  # genres with enough validation support to get their own
+
+    def vector(self) -> np.ndarray:
+        return np.array([self.per_genre[genre] for genre in GENRES])
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        """The 0/1 decisions: a genre is in when its probability reaches its threshold."""
+        return (np.asarray(probabilities) >= self.vector()).astype(int)
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"tuned_genres": list(self.tuned_genres)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Thresholds:
+        missing = [genre for genre in GENRES if genre not in data["per_genre"]]
+        if missing:
+            raise ValueError(f"thresholds lack genres: {', '.join(missing)}")
+        return cls(
+            per_genre={genre: float(data["per_genre"][genre]) for genre in GENRES},
+            global_threshold=float(data["global_threshold"]),
+            tuned_genres=tuple(data.get("tuned_genres", ())),
+        )
+
+    @classmethod
+    def uniform(cls, threshold: float = 0.5) -> Thresholds:
+        return cls(per_genre=dict.fromkeys(GENRES, threshold), global_threshold=threshold, tuned_genres=())
 
 
-def resolve_file(model: str | Path, name: str) -> Path | None:
-    """A file of a model folder or Hub repo, or None when the model does not have it."""
-    if Path(model).is_dir():
-        path = Path(model) / name
-        return path if path.is_file() else None
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
+@dataclass(frozen=True)
+class HeldOutPrediction:
+    """One test row as the model scored it: enough to recompute every test score."""
 
-    try:
-        return Path(hf_hub_download(str(model), name))
-    except EntryNotFoundError:
-        return None
+    id: str
+    genres: list[str]  # the true genres
+    probabilities: dict[str, float]  # every genre, GENRES order
 
 
-def read_json(model: str | Path, name: str):
-    path = resolve_file(model, name)
-    return None if path is None else json.loads(path.read_text(encoding="utf-8"))
+@dataclass(frozen=True)
+class TrainingRecord:
+    """Everything train.py measured and decided besides the weights."""
+
+    thresholds: Thresholds
+    metrics: dict  # {"best_epoch", "history", "validation": {...}, "test": {...}}: see train.py's final evaluation
+    split_summary: dict  # per split: rows and genre counts
+    split_rows: dict  # per split: row ids and text hashes
+    presplit: bool  # the data came with its own splits
+    drop_report: dict  # rows dropped per split and cleaning rule
+    run: dict  # train.py's arguments plus what the run found out (total batch size, a local base model)
+    test_predictions: list[HeldOutPrediction]
+
+
+def save_model_folder(folder: str | Path, model, tokenizer, record: TrainingRecord) -> Path:
+    """Write the model, its tokenizer, every record file and the card (README.md and chart) into `folder`."""
+    from genre_model.model_card import write_model_card  # the card needs matplotlib and the Hub's card classes
+
+    folder = Path(folder)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    write_thresholds(folder, record.thresholds)
+    _write_json(folder / METRICS_FILE, record.metrics)
+    _write_json(
+        folder / SPLITS_FILE, {"summary": record.split_summary, "presplit": record.presplit, "rows": record.split_rows}
+    )
+    _write_json(folder / DROP_REPORT_FILE, record.drop_report)
+    _write_json(folder / TRAINING_ARGS_FILE, record.run)
+    with open(folder / TEST_PREDICTIONS_FILE, "w", encoding="utf-8") as lines:
+        for prediction in record.test_predictions:
+            lines.write(json.dumps(asdict(prediction), ensure_ascii=False) + "\n")
+    write_model_card(folder, record)
+    return folder
+
+
+def read_training_record(folder: str | Path) -> TrainingRecord:
+    """The record files of a local model folder written by train.py."""
+    folder = Path(folder)
+    splits = _read_json(folder / SPLITS_FILE)
+    with open(folder / TEST_PREDICTIONS_FILE, encoding="utf-8") as lines:
+        predictions = [HeldOutPrediction(**json.loads(line)) for line in lines if line.strip()]
+    return TrainingRecord(
+        thresholds=Thresholds.from_dict(_read_json(folder / THRESHOLDS_FILE)),
+        metrics=_read_json(folder / METRICS_FILE),
+        split_summary=splits["summary"],
+        split_rows=splits["rows"],
+        presplit=splits["presplit"],
+        drop_report=_read_json(folder / DROP_REPORT_FILE),
+        run=_read_json(folder / TRAINING_ARGS_FILE),
+        test_predictions=predictions,
+    )
+
+
+def prediction_arrays(predictions: list[HeldOutPrediction]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Row ids, true multi-hot labels and probabilities (both GENRES order) of saved test predictions."""
+    labels = np.array([to_multi_hot(prediction.genres) for prediction in predictions], dtype=int).reshape(
+        -1, len(GENRES)
+    )
+    probabilities = np.array([[p.probabilities[genre] for genre in GENRES] for p in predictions]).reshape(
+        -1, len(GENRES)
+    )
+    return [prediction.id for prediction in predictions], labels, probabilities
+
+
+def write_thresholds(folder: str | Path, thresholds: Thresholds) -> None:
+    """The thresholds alone: all a model trained elsewhere needs to serve with its own cut-offs."""
+    _write_json(Path(folder) / THRESHOLDS_FILE, thresholds.to_dict())
 
 
 def read_thresholds(model: str | Path) -> Thresholds:
     """The model's tuned thresholds; 0.5 for every genre when it has none (a model not trained by train.py)."""
-    data = read_json(model, THRESHOLDS_FILE)
+    data = _read_model_file(model, THRESHOLDS_FILE)
     return Thresholds.uniform(0.5) if data is None else Thresholds.from_dict(data)
+
+
+def read_metrics(model: str | Path) -> dict | None:
+    """The model's metrics.json (test scores for the app's panel), or None when it has none."""
+    return _read_model_file(model, METRICS_FILE)
+
+
+def _read_model_file(model: str | Path, name: str):
+    """A JSON file of a model folder or Hub repo, or None when the model does not have it."""
+    if Path(model).is_dir():
+        path = Path(model) / name
+        return _read_json(path) if path.is_file() else None
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    try:
+        return _read_json(Path(hf_hub_download(str(model), name)))
+    except EntryNotFoundError:
+        return None
+
+
+def _write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def _read_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))

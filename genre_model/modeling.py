@@ -16,8 +16,15 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 import torch.nn.functional as F
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
+from genre_model.errors import ModelLoadError
 from genre_model.genres import GENRES
 
 PROBLEM_TYPE = "multi_label_classification"
@@ -33,24 +40,29 @@ def label_config() -> dict:
     }
 
 
-class ModelLoadError(OSError):
-    """The encoder or its tokenizer cannot be loaded; the message says why and what to check."""
-
-
 @contextmanager
 def _explained_load_errors(name_or_path: str):
     try:
         yield
     except (OSError, ValueError) as error:
-        hint = " (HF_HUB_OFFLINE is set: only cached or local models load)" if os.environ.get("HF_HUB_OFFLINE") == "1" else ""
-        raise ModelLoadError(f"cannot load '{name_or_path}' as a Hub model id or a local model folder{hint}: {str(error).splitlines()[0]}") from error
+        hint = (
+            " (HF_HUB_OFFLINE is set: only cached or local models load)"
+            if os.environ.get("HF_HUB_OFFLINE") == "1"
+            else ""
+        )
+        raise ModelLoadError(
+            f"cannot load '{name_or_path}' as a Hub model id or a local model folder{hint}: "
+            f"{str(error).splitlines()[0]}"
+        ) from error
 
 
 def build_model(name_or_path: str) -> PreTrainedModel:
-    """An encoder from the Hub or a folder with a fresh 20-genre head (an existing head of another shape is replaced)."""
+    """An encoder from the Hub or a folder, with a fresh 20-genre head (a head of another shape is replaced)."""
     with _explained_load_errors(name_or_path):
         config = AutoConfig.from_pretrained(name_or_path, **label_config())
-        return AutoModelForSequenceClassification.from_pretrained(name_or_path, config=config, ignore_mismatched_sizes=True)
+        return AutoModelForSequenceClassification.from_pretrained(
+            name_or_path, config=config, ignore_mismatched_sizes=True
+        )
 
 
 def load_tokenizer(name_or_path: str, max_length: int) -> PreTrainedTokenizerBase:
@@ -68,7 +80,9 @@ def positive_weights(labels: np.ndarray, cap: float) -> torch.Tensor:
     return torch.tensor(np.clip(negatives / np.maximum(positives, 1), 1.0, cap), dtype=torch.float32)
 
 
-def multi_label_loss(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+def multi_label_loss(
+    logits: torch.Tensor, labels: torch.Tensor, pos_weight: torch.Tensor | None = None
+) -> torch.Tensor:
     """BCE-with-logits, as the model computes it itself for this problem_type, plus optional `pos_weight`."""
     if pos_weight is not None:
         pos_weight = pos_weight.to(logits.device, logits.dtype)

@@ -8,7 +8,7 @@ Library:
     predictor.predict(texts, threshold=0.4)                    # one threshold for every genre instead
     predictor.info()        # model, device, precision, window, test scores from metrics.json
 
-Batch files (CSV/TSV, JSON Lines, or .txt with one synopsis per line), one process:
+Batch files (CSV/TSV, JSON Lines, Parquet, or .txt with one synopsis per line), one process:
     python -m genre_model.predict --model out/genre-bert films.csv -o predictions.csv
 Several processes (GPUs, or CPU processes where there is no GPU); the output keeps the input order:
     accelerate launch --multi_gpu --num_processes 2 --num_machines 1 --mixed_precision no --dynamo_backend no \\
@@ -16,8 +16,10 @@ Several processes (GPUs, or CPU processes where there is no GPU); the output kee
 The output is the input rows plus `predicted_genres`, `problem` (why a row was
 not scored, see genre_model.inputs) and one `prob_<genre>` column per genre.
 
-Scores come from sigmoid(logits) in float32 whatever the model's precision.
-Synopses longer than the model's window are read whole, in overlapping windows.
+Scores come from genre_model.scoring, the scorer train.py evaluates with:
+sigmoid(logits) in float32 whatever the model's precision, and synopses longer
+than the model's window read whole, in overlapping windows. Serving side: this
+module imports nothing from training (no datasets, scikit-learn or genre_model.data).
 """
 
 from __future__ import annotations
@@ -32,21 +34,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from genre_model import fast_cpu
+from genre_model.corpus import EXAMPLE_CORPUS
+from genre_model.errors import ArgumentError, ModelLoadError, run_command
 from genre_model.fast_cpu import PATHS as FAST_CPU_PATHS  # `fast_cpu` is also GenrePredictor.load's switch
-from genre_model.data import DataError  # the input file cannot be used as given; the message says what to change
 from genre_model.genres import GENRES
 from genre_model.inputs import check_synopsis
-from genre_model.metrics import Thresholds
-from genre_model.model_folder import METRICS_FILE, read_json, read_thresholds
-from genre_model.modeling import ModelLoadError  # the model cannot be loaded, or is not a genre model
-from genre_model.scratch import read_texts
+from genre_model.model_folder import Thresholds, read_metrics, read_thresholds
+from genre_model.scoring import Scores, default_stride, score_synopses
+from genre_model.tables import read_table
 
-# The corpus a fast CPU path must agree on before it is used (see genre_model.fast_cpu).
-EXAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "examples" / "synopses.jsonl"
 PRECISION_NAMES = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
+# Synopses of the example corpus a fast CPU path must agree on (evenly spread over it): enough
+# that 99 % identical decisions means something, few enough that a bert-base check takes a minute or two.
+AGREEMENT_SYNOPSES = 300
 
 
 @dataclass(frozen=True)
@@ -65,15 +67,17 @@ class Prediction:
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """"auto" is CUDA, then Apple MPS, then CPU; anything else is a torch device name, checked to exist here."""
+    """ "auto" is CUDA, then Apple MPS, then CPU; anything else is a torch device name, checked to exist here."""
     if str(device) != "auto":
         try:
             chosen = torch.device(device)
         except RuntimeError as error:
-            raise ValueError(f"unknown device {str(device)!r}: use auto, cpu, cuda, cuda:N or mps") from error
-        missing_cuda = chosen.type == "cuda" and (not torch.cuda.is_available() or (chosen.index or 0) >= torch.cuda.device_count())
+            raise ModelLoadError(f"unknown device {str(device)!r}: use auto, cpu, cuda, cuda:N or mps") from error
+        missing_cuda = chosen.type == "cuda" and (
+            not torch.cuda.is_available() or (chosen.index or 0) >= torch.cuda.device_count()
+        )
         if missing_cuda or (chosen.type == "mps" and not torch.backends.mps.is_available()):
-            raise ValueError(f"device {str(device)!r} is not available on this machine; use 'auto' or 'cpu'")
+            raise ModelLoadError(f"device {str(device)!r} is not available on this machine; use 'auto' or 'cpu'")
         return chosen
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -104,23 +108,46 @@ def default_batch_size(device: torch.device, precision: str) -> int:
     return 2 if precision == fast_cpu.PRECISIONS["onnxruntime"] else 8
 
 
+def agreement_sample(corpus: str | Path, size: int = AGREEMENT_SYNOPSES) -> list[str]:
+    """`size` synopses spread evenly over a corpus file (all of them if it has fewer)."""
+    texts = [text for text in read_table(corpus).column("synopsis") if isinstance(text, str)]
+    step = max(1, len(texts) // size)
+    return texts[::step][:size]
+
+
 class GenrePredictor:
     """A loaded genre model: tokenizer, weights and thresholds, ready to score batches of synopses."""
 
-    def __init__(self, model, tokenizer, thresholds: Thresholds, *, name: str, window: int, stride: int | None = None,
-                 batch_size: int | None = None, metrics: dict | None = None):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        thresholds: Thresholds,
+        *,
+        name: str,
+        window: int,
+        stride: int | None = None,
+        batch_size: int | None = None,
+        metrics: dict | None = None,
+    ):
         self.model, self.tokenizer, self.thresholds = model.eval(), tokenizer, thresholds
         self.name, self.window, self.metrics = name, window, metrics
-        # Overlap between consecutive windows: a quarter of the window, so a sentence cut at a window's edge is read whole in the next.
-        self.stride = window // 4 if stride is None else stride
+        self.stride = default_stride(window) if stride is None else stride
         if not 0 <= self.stride < window - tokenizer.num_special_tokens_to_add():
-            raise ValueError(f"stride {self.stride} must be smaller than the window ({window} tokens with special tokens)")
+            raise ValueError(
+                f"stride {self.stride} must be smaller than the window ({window} tokens with special tokens)"
+            )
         if not tokenizer.is_fast:  # only tokenizers-backed tokenizers cut a text into overlapping windows
-            raise ModelLoadError(f"{name} has a tokenizer without a fast (🤗 tokenizers) version; long synopses cannot be read in windows")
+            raise ModelLoadError(
+                f"{name} has no fast (🤗 tokenizers) tokenizer; long synopses cannot be read in windows"
+            )
         label2id = {str(label): int(index) for label, index in model.config.label2id.items()}
         missing = [genre for genre in GENRES if genre not in label2id]
         if missing or model.config.num_labels != len(GENRES):
-            raise ModelLoadError(f"{name} is not a genre model: its labels are {', '.join(label2id)}, not the {len(GENRES)} genres of genre_model.genres")
+            raise ModelLoadError(
+                f"{name} is not a genre model: its labels are {', '.join(label2id)}, "
+                f"not the {len(GENRES)} genres of genre_model.genres"
+            )
         # Models keep their own label order; every array here is in GENRES order.
         self.columns = [label2id[genre] for genre in GENRES]
         parameter = next(model.parameters())
@@ -130,34 +157,57 @@ class GenrePredictor:
         self.agreements: list[fast_cpu.Agreement] = []  # and in numbers, one per path checked
 
     @classmethod
-    def load(cls, model: str | Path, device: str | torch.device = "auto", fast_cpu: bool | Sequence[str] = True, *, batch_size: int | None = None,
-             stride: int | None = None, agreement_corpus: str | Path | None = EXAMPLE_CORPUS, cache_dir: str | Path | None = None) -> GenrePredictor:
+    def load(
+        cls,
+        model: str | Path,
+        device: str | torch.device = "auto",
+        fast_cpu: bool | Sequence[str] = True,
+        *,
+        batch_size: int | None = None,
+        stride: int | None = None,
+        agreement_corpus: str | Path | None = EXAMPLE_CORPUS,
+        cache_dir: str | Path | None = None,
+    ) -> GenrePredictor:
         """Load a model folder written by train.py, or a Hub repo with the same files.
 
         Weights are read from safetensors only and no code is ever taken from the
         repo. On CPU with `fast_cpu`, int8 or ONNX Runtime is used if it agrees
-        with fp32 on `agreement_corpus` (see genre_model.fast_cpu); `info()` says
-        what was chosen. `fast_cpu` may also name the paths to try, e.g. ("onnxruntime",).
+        with fp32 on AGREEMENT_SYNOPSES synopses of `agreement_corpus` (see
+        genre_model.fast_cpu); `info()` says what was chosen. `fast_cpu` may also
+        name the paths to try, e.g. ("onnxruntime",).
         """
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         name = str(model)
         if (Path(name).is_absolute() or name.startswith(".")) and not Path(name).is_dir():
             raise ModelLoadError(f"cannot load the model {name!r}: no such folder")
+        target = resolve_device(device)
         try:
-            target = resolve_device(device)
             tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
             network = AutoModelForSequenceClassification.from_pretrained(
                 name, use_safetensors=True, trust_remote_code=False, dtype=inference_dtype(target)
             ).to(target)
-            thresholds, metrics = read_thresholds(name), read_json(name, METRICS_FILE)
-        except (OSError, ValueError, KeyError) as error:  # missing files, offline Hub, unknown device, malformed config or thresholds
+            thresholds, metrics = read_thresholds(name), read_metrics(name)
+        except (OSError, ValueError, KeyError) as error:  # missing files, offline Hub, malformed config or thresholds
             raise ModelLoadError(f"cannot load the model {name!r}: {str(error).strip().splitlines()[0]}") from error
         # train.py saves the training window as model_max_length; a Hub model without one is bounded by its positions.
-        window = min(tokenizer.model_max_length, getattr(network.config, "max_position_embeddings", tokenizer.model_max_length))
-        predictor = cls(network, tokenizer, thresholds, name=name, window=window, stride=stride, batch_size=batch_size, metrics=metrics)
+        window = min(
+            tokenizer.model_max_length, getattr(network.config, "max_position_embeddings", tokenizer.model_max_length)
+        )
+        predictor = cls(
+            network,
+            tokenizer,
+            thresholds,
+            name=name,
+            window=window,
+            stride=stride,
+            batch_size=batch_size,
+            metrics=metrics,
+        )
         if fast_cpu and target.type == "cpu":
-            predictor._use_fast_cpu_path_if_it_agrees(FAST_CPU_PATHS if fast_cpu is True else tuple(fast_cpu), agreement_corpus, cache_dir)
+            predictor._use_fast_cpu_path_if_it_agrees(
+                FAST_CPU_PATHS if fast_cpu is True else tuple(fast_cpu), agreement_corpus, cache_dir
+            )
         return predictor
 
     @property
@@ -165,21 +215,27 @@ class GenrePredictor:
         """Windows per forward pass."""
         return self.requested_batch_size or default_batch_size(self.device, self.precision)
 
-    def _use_fast_cpu_path_if_it_agrees(self, paths: Sequence[str], corpus: str | Path | None, cache_dir: str | Path | None) -> None:
+    def _use_fast_cpu_path_if_it_agrees(
+        self, paths: Sequence[str], corpus: str | Path | None, cache_dir: str | Path | None
+    ) -> None:
         """Switch to the first of `paths` whose scores agree with fp32 on `corpus`; stay in fp32 if none does."""
         if corpus is None or not Path(corpus).is_file():
             self.fast_cpu_note = f"fp32: fast CPU paths not checked, agreement corpus {corpus} not found"
             return
-        texts = read_texts(corpus)
-        key = fast_cpu.cache_key(self.model, self.tokenizer.backend_tokenizer.to_str(), self.window, self.stride, self.thresholds, texts)
+        texts = agreement_sample(corpus)
+        key = fast_cpu.cache_key(
+            self.model, self.tokenizer.backend_tokenizer.to_str(), self.window, self.stride, self.thresholds, texts
+        )
         full, findings = None, []
         for path in paths:
             agreement, fast_model = fast_cpu.load_verdict(key, path, cache_dir), None
             try:
                 if agreement is None:
                     fast_model = self._build_fast_model(path, key, cache_dir)
-                    full = self._score(texts, self.model)[0] if full is None else full
-                    agreement = fast_cpu.compare(path, full, self._score(texts, fast_model)[0], self.thresholds)
+                    full = self.score(texts).probabilities if full is None else full
+                    agreement = fast_cpu.compare(
+                        path, full, self.score(texts, model=fast_model).probabilities, self.thresholds
+                    )
                     fast_cpu.store_verdict(key, agreement, cache_dir)
                 elif agreement.accepted:  # a cached verdict: build only the path that will run
                     fast_model = self._build_fast_model(path, key, cache_dir)
@@ -198,42 +254,32 @@ class GenrePredictor:
     def _build_fast_model(self, path: str, key: str, cache_dir: str | Path | None):
         return fast_cpu.build(path, self.model, self.tokenizer, self.window, fast_cpu.onnx_file(key, cache_dir))
 
+    def score(self, texts: Sequence[str], *, model=None, accelerator=None, progress: bool = False) -> Scores:
+        """Probabilities (GENRES order) and windows read per synopsis; `accelerator` shares the work out."""
+        return score_synopses(
+            model or self.model,
+            self.tokenizer,
+            list(texts),
+            window=self.window,
+            stride=self.stride,
+            batch_size=self.batch_size,
+            columns=self.columns,
+            device=self.device,
+            accelerator=accelerator,
+            progress=progress,
+        )
+
     def probabilities(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """(len(texts), 20) sigmoid probabilities in GENRES order."""
-        return self._score(list(texts), self.model, progress)[0]
+        return self.score(texts, progress=progress).probabilities
 
-    @torch.inference_mode()
-    def _score(self, texts: list[str], model, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities, and how many windows each synopsis was read in.
-
-        Every synopsis is cut into windows of the model's length overlapping by
-        `stride` tokens (one window for most). The windows of all synopses are
-        sorted by length and batched, each batch padded only to its own longest window.
-        """
-        if not texts:
-            return np.zeros((0, len(GENRES)), dtype=np.float32), np.zeros(0, dtype=int)
-        encoded = self.tokenizer(texts, truncation=True, max_length=self.window, stride=self.stride, return_overflowing_tokens=True)
-        owners = np.asarray(encoded["overflow_to_sample_mapping"])
-        names = [name for name in self.tokenizer.model_input_names if name in encoded]
-        windows = [{name: encoded[name][index] for name in names} for index in range(len(owners))]
-        # Longest first: if a batch does not fit in memory, the first one says so.
-        order = sorted(range(len(windows)), key=lambda index: len(windows[index]["input_ids"]), reverse=True)
-        window_probabilities = np.empty((len(windows), len(GENRES)), dtype=np.float32)
-        with tqdm(total=len(windows), desc="predicting", unit="window", disable=not progress) as bar:
-            for start in range(0, len(order), self.batch_size):
-                batch_windows = order[start : start + self.batch_size]
-                batch = self.tokenizer.pad([windows[index] for index in batch_windows], return_tensors="pt").to(self.device)
-                logits = model(**batch).logits.float()  # sigmoid in fp32: half-precision probabilities round off near 0 and 1
-                window_probabilities[batch_windows] = torch.sigmoid(logits).cpu().numpy()[:, self.columns]
-                bar.update(len(batch_windows))
-        # A synopsis scores, per genre, the highest probability of its windows: a genre that is
-        # evident in any part of the plot (a war that breaks out only in the last act) is a genre
-        # of the film. Averaging would dilute that part by the rest of a long synopsis.
-        combined = np.zeros((len(texts), len(GENRES)), dtype=np.float32)
-        np.maximum.at(combined, owners, window_probabilities)
-        return combined, np.bincount(owners, minlength=len(texts))
-
-    def predict(self, texts: str | Sequence[str], threshold: float | None | Sequence[float | None] = None, progress: bool = False) -> list[Prediction]:
+    def predict(
+        self,
+        texts: str | Sequence[str],
+        threshold: float | None | Sequence[float | None] = None,
+        progress: bool = False,
+        accelerator=None,
+    ) -> list[Prediction]:
         """Rank all genres for each synopsis and choose those at or above the threshold.
 
         threshold: None uses the model's tuned per-genre thresholds; a number in
@@ -246,13 +292,18 @@ class GenrePredictor:
         if len(per_text) != len(texts):
             raise ValueError(f"{len(per_text)} thresholds for {len(texts)} synopses")
         rules = [self.thresholds_for(value) for value in per_text]
-        probabilities, window_counts = self._score(texts, self.model, progress)
-        predictions = []
-        for scores, rule, windows in zip(probabilities, rules, window_counts):
-            ranked = sorted(zip(GENRES, scores.astype(float).tolist()), key=lambda pair: -pair[1])
-            decided = dict(zip(GENRES, rule.decide(scores)))
-            predictions.append(Prediction(ranked=ranked, chosen=[genre for genre, _ in ranked if decided[genre]], chunks=int(windows)))
-        return predictions
+        scores = self.score(texts, accelerator=accelerator, progress=progress)
+        return [
+            self.decide(probabilities, rule, int(windows))
+            for probabilities, rule, windows in zip(scores.probabilities, rules, scores.windows)
+        ]
+
+    @staticmethod
+    def decide(probabilities: np.ndarray, thresholds: Thresholds, windows: int = 1) -> Prediction:
+        """A Prediction from one synopsis's probabilities (GENRES order) under `thresholds`."""
+        ranked = sorted(zip(GENRES, np.asarray(probabilities).astype(float).tolist()), key=lambda pair: -pair[1])
+        decided = dict(zip(GENRES, thresholds.decide(probabilities)))
+        return Prediction(ranked=ranked, chosen=[genre for genre, _ in ranked if decided[genre]], chunks=windows)
 
     def thresholds_for(self, threshold: float | None) -> Thresholds:
         """The model's per-genre thresholds (None) or one threshold for all genres."""
@@ -275,51 +326,27 @@ class GenrePredictor:
             "stride": self.stride,
             "tuned_genres": len(self.thresholds.tuned_genres),
             "test_scores": {
-                setting: {name: test[setting][name] for name in ("micro_f1", "macro_f1", "samples_f1") if name in test[setting]}
-                for setting in ("tuned_thresholds", "threshold_0.5") if setting in test
-            } or None,
+                setting: {
+                    name: test[setting][name]
+                    for name in ("micro_f1", "macro_f1", "samples_f1")
+                    if name in test[setting]
+                }
+                for setting in ("tuned_thresholds", "threshold_0.5")
+                if setting in test
+            }
+            or None,
         }
 
 
 # ---- batch prediction command --------------------------------------------------------------------------------
 
 
-def read_rows(path: str | Path, text_column: str) -> tuple[list[dict], list[str]]:
-    """The rows and column names of a CSV/TSV, JSON Lines or .txt (one synopsis per line) file."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    with open(path, encoding="utf-8-sig", newline="") as file:  # -sig: files saved by Excel start with a BOM
-        if suffix in (".csv", ".tsv"):
-            reader = csv.DictReader(file, delimiter="\t" if suffix == ".tsv" else ",")
-            rows, columns = list(reader), list(reader.fieldnames or [])
-        elif suffix in (".jsonl", ".json"):
-            rows = []
-            for number, line in enumerate(file, 1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as error:
-                        raise DataError(f"{path}, line {number}: not a JSON object ({error.msg}); expected JSON Lines, one object per line") from error
-            if not all(isinstance(row, dict) for row in rows):
-                raise DataError(f"{path}: every line must be a JSON object such as {{\"{text_column}\": \"...\"}}")
-            columns = list(dict.fromkeys(key for row in rows for key in row))
-        elif suffix == ".txt":
-            rows, columns = [{text_column: line.strip()} for line in file if line.strip()], [text_column]
-        else:
-            raise DataError(f"{path}: unsupported file type {suffix or '(none)'}; use .csv, .tsv, .jsonl or .txt")
-    if not rows:
-        raise DataError(f"{path} holds no rows")
-    if text_column not in columns:
-        suggestion = next((column for column in columns if column.lower() in ("synopsis", "plot", "text", "줄거리")), columns[0])
-        raise DataError(f"column {text_column!r} not found in {path}; available: {', '.join(columns)}. Pass --text_column {suggestion}")
-    return rows, columns
-
-
 def output_row(row: dict, prediction: Prediction | None, problem: str | None) -> dict:
     """An input row plus the prediction columns; lists and objects from JSON Lines stay JSON in the CSV."""
-    out = {key: json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value for key, value in row.items()}
+    out = {
+        key: json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+        for key, value in row.items()
+    }
     # comma-separated like KOBIS's genre field, so genre_model.genres.parse_genres reads it back
     out["predicted_genres"] = ",".join(prediction.chosen) if prediction else ""
     out["problem"] = problem or ""
@@ -340,65 +367,110 @@ def write_rows(path: str | Path, rows: list[dict], columns: list[str]) -> None:
 
 CLI_EXAMPLES = """examples:
   python -m genre_model.predict --model out/genre-bert films.csv -o predictions.csv
-  python -m genre_model.predict --model you/klue-bert-movie-genres films.csv --text_column plot --threshold 0.4 -o predictions.csv
+  python -m genre_model.predict --model you/klue-bert-movie-genres films.csv --text_column plot --threshold 0.4 \\
+      -o predictions.csv
   several processes (one per GPU, or CPU processes), one output in input order:
   accelerate launch --multi_gpu --num_processes 2 --num_machines 1 --mixed_precision no --dynamo_backend no \\
       -m genre_model.predict --model out/genre-bert films.jsonl -o predictions.csv"""
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m genre_model.predict", description=__doc__.split("\n\n")[0], epilog=CLI_EXAMPLES,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("input", help="CSV/TSV, JSON Lines, or .txt with one synopsis per line")
-    parser.add_argument("-o", "--output", required=True, help="CSV to write: the input rows plus predicted genres and probabilities")
+    parser = argparse.ArgumentParser(
+        prog="python -m genre_model.predict",
+        description=__doc__.split("\n\n")[0],
+        epilog=CLI_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("input", help="CSV/TSV, JSON Lines, Parquet, or .txt with one synopsis per line")
+    parser.add_argument(
+        "-o", "--output", required=True, help="CSV to write: the input rows plus predicted genres and probabilities"
+    )
     parser.add_argument("--model", required=True, help="a model folder written by train.py, or a Hub id")
     parser.add_argument("--text_column", default="synopsis", help="column holding the synopsis (default: synopsis)")
-    parser.add_argument("--threshold", type=float, default=None, help="one threshold for all genres (default: the model's tuned per-genre thresholds)")
-    parser.add_argument("--batch_size", type=int, default=None, help="windows per forward pass (default: 8 on CPU, 2 with ONNX Runtime, 64 on a GPU)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps; under accelerate launch each process takes its own")
-    parser.add_argument("--no_fast_cpu", action="store_true", help="stay in torch fp32 on CPU (by default int8 or ONNX Runtime is used where it agrees with fp32)")
-    args = parser.parse_args(argv)
-    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
-        parser.error(f"--threshold must lie between 0 and 1, not {args.threshold}")
-    return args
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="one threshold for all genres (default: the model's tuned per-genre thresholds)",
+    )
+    parser.add_argument(
+        "--batch_size",
+        type=int,
+        default=None,
+        help="windows per forward pass (default: 8 on CPU, 2 with ONNX Runtime, 64 on a GPU)",
+    )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps; under accelerate launch each process takes its own",
+    )
+    parser.add_argument(
+        "--no_fast_cpu",
+        action="store_true",
+        help="stay in torch fp32 on CPU (by default int8 or ONNX Runtime is used where it agrees with fp32)",
+    )
+    return parser.parse_args(argv)
 
 
-def run(args: argparse.Namespace) -> None:
+def predict_file(args: argparse.Namespace) -> None:
     from accelerate import Accelerator
-    from accelerate.utils import gather_object
 
+    from genre_model.cpu_threads import use_cpu_threads
+
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise ArgumentError(f"--threshold must lie between 0 and 1, not {args.threshold}")
     # Every process reads the input, so bad input stops them all with the same message before any model is loaded.
-    rows, columns = read_rows(args.input, args.text_column)
+    table = read_table(args.input, text_column=args.text_column)
+    table.require(args.text_column, "--text_column")
     # cpu=True lets `accelerate launch --multi_gpu` start CPU processes (gloo) where there is no GPU.
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    if accelerator.device.type == "cpu":
+        accelerator.print(use_cpu_threads().describe())
     device = args.device if accelerator.num_processes == 1 else accelerator.device  # several processes: one device each
-    with accelerator.main_process_first():  # the main process checks the fast CPU paths and caches the verdicts (and graph); the others read them
-        predictor = GenrePredictor.load(args.model, device=device, fast_cpu=not args.no_fast_cpu, batch_size=args.batch_size)
+    with (
+        accelerator.main_process_first()
+    ):  # the main process checks the fast CPU paths and caches the verdicts (and graph); the others read them
+        predictor = GenrePredictor.load(
+            args.model, device=device, fast_cpu=not args.no_fast_cpu, batch_size=args.batch_size
+        )
     info = predictor.info()
-    accelerator.print(f"model {info['model']}: {accelerator.num_processes} process(es) on {info['device']} in {info['precision']}"
-                      + (f"; {info['fast_cpu']}" if info["fast_cpu"] else ""))
-    problems = [check_synopsis(row.get(args.text_column)) for row in rows]
-    # Contiguous slices in rank order: gathering them back end to end restores the input order.
-    with accelerator.split_between_processes(list(range(len(rows)))) as mine:
-        scored = [index for index in mine if problems[index] is None]
-        predictions = predictor.predict([rows[index][args.text_column] for index in scored], args.threshold, progress=accelerator.is_local_main_process)
-        results = list(zip(scored, predictions))
-    by_row = dict(gather_object(results))
+    accelerator.print(
+        f"model {info['model']}: {accelerator.num_processes} process(es) on {info['device']} in {info['precision']}"
+        + (f"; {info['fast_cpu']}" if info["fast_cpu"] else "")
+    )
+    texts = table.column(args.text_column)
+    problems = [check_synopsis(text) for text in texts]
+    scored = [index for index, problem in enumerate(problems) if problem is None]
+    # Every process gets every prediction back, in order; its windows are shared out among the processes.
+    shared = accelerator if accelerator.num_processes > 1 else None
+    predictions = dict(
+        zip(
+            scored,
+            predictor.predict(
+                [texts[index] for index in scored],
+                args.threshold,
+                progress=accelerator.is_local_main_process,
+                accelerator=shared,
+            ),
+        )
+    )
     if accelerator.is_main_process:
-        write_rows(args.output, [output_row(row, by_row.get(index), problems[index]) for index, row in enumerate(rows)], columns)
-        skipped = sum(problem is not None for problem in problems)
-        print(f"wrote {len(rows)} rows to {args.output}" + (f"; {skipped} not scored (see the 'problem' column)" if skipped else ""))
+        write_rows(
+            args.output,
+            [output_row(row, predictions.get(index), problems[index]) for index, row in enumerate(table.rows)],
+            table.columns,
+        )
+        skipped = len(table) - len(scored)
+        print(
+            f"wrote {len(table)} rows to {args.output}"
+            + (f"; {skipped} not scored (see the 'problem' column)" if skipped else "")
+        )
     accelerator.end_training()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
-    try:
-        run(args)
-    except (DataError, ModelLoadError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(lambda: predict_file(args))
 
 
 if __name__ == "__main__":

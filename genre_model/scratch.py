@@ -18,12 +18,13 @@ vocabulary with --tokenizer; the random weights are reproducible from --seed.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import BertConfig, BertModel, BertTokenizerFast, PreTrainedTokenizerBase
+
+from genre_model.tables import read_table
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 # The 2,350 Hangul syllables of KS X 1001 (every one EUC-KR can write): the syllables of everyday Korean text.
@@ -31,7 +32,7 @@ HANGUL_SYLLABLES = tuple(bytes([high, low]).decode("euc-kr") for high in range(0
 
 
 def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int, max_length: int = 512) -> BertTokenizerFast:
-    """A BERT-style WordPiece tokenizer that keeps Hangul intact: `vocab_size` pieces learnt from `texts`, plus every common syllable.
+    """A BERT-style WordPiece tokenizer that keeps Hangul: `vocab_size` pieces from `texts`, plus every common syllable.
 
     BERT's default normaliser strips accents, which decomposes every Hangul
     syllable into jamo; lower-casing is meaningless for Korean. Both are off here
@@ -40,19 +41,25 @@ def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int, max_length:
     for the syllables.
     """
     tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False, clean_text=True, handle_chinese_chars=True)
+    tokenizer.normalizer = normalizers.BertNormalizer(
+        lowercase=False, strip_accents=False, clean_text=True, handle_chinese_chars=True
+    )
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS))
+    tokenizer.train_from_iterator(
+        texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS)
+    )
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
     )
     tokenizer.decoder = decoders.WordPiece()
     return as_bert_tokenizer(tokenizer, max_length)
 
 
 def reuse_tokenizer(folder: str | Path, max_length: int = 512) -> BertTokenizerFast:
-    """The WordPiece vocabulary of a folder this module (or train.py from its encoder) wrote, with a window of `max_length` tokens."""
+    """The WordPiece vocabulary of a folder this module (or train.py) wrote, with a window of `max_length` tokens."""
     tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
     # A tokenizer saved after use remembers its last truncation; a fresh encoder starts without one.
     tokenizer.no_truncation()
@@ -80,35 +87,43 @@ def as_bert_tokenizer(tokenizer: Tokenizer, max_length: int) -> BertTokenizerFas
         do_lower_case=False,
         strip_accents=False,
         model_max_length=max_length,
-        **{name: token for name, token in zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), SPECIAL_TOKENS)},
+        **{
+            name: token
+            for name, token in zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), SPECIAL_TOKENS)
+        },
     )
 
 
 def save_scratch_encoder(output_dir: str | Path, tokenizer: PreTrainedTokenizerBase, **bert_config) -> Path:
-    """Write `tokenizer` and a random BERT sized by `bert_config`, with a position for each token of its window, to `output_dir`."""
+    """Write `tokenizer` and a random BERT sized by `bert_config` (a position per window token) to `output_dir`."""
     max_length = tokenizer.model_max_length
-    config = BertConfig(vocab_size=len(tokenizer), max_position_embeddings=max_length, pad_token_id=tokenizer.pad_token_id, **bert_config)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        max_position_embeddings=max_length,
+        pad_token_id=tokenizer.pad_token_id,
+        **bert_config,
+    )
     output_dir = Path(output_dir)
     tokenizer.save_pretrained(output_dir)
     BertModel(config).save_pretrained(output_dir)
     return output_dir
 
 
-def read_texts(corpus: str | Path, text_column: str = "synopsis") -> list[str]:
-    """The synopses of a JSON Lines corpus such as examples/synopses.jsonl."""
-    with open(corpus, encoding="utf-8") as lines:
-        return [json.loads(line)[text_column] for line in lines if line.strip()]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", help="JSON Lines file with a synopsis column to learn the vocabulary from")
+    parser.add_argument(
+        "--corpus", help="a table (JSON Lines, CSV, ..., .txt) with a synopsis column to learn the vocabulary from"
+    )
     parser.add_argument("--text_column", default="synopsis")
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--seed", type=int, default=42, help="seed of the random weights")
     vocabulary = parser.add_mutually_exclusive_group()
-    vocabulary.add_argument("--vocab_size", type=int, default=8000, help="learn a WordPiece vocabulary of this size from --corpus")
-    vocabulary.add_argument("--tokenizer", help="reuse the tokenizer of this folder instead of learning one (a repeatable run)")
+    vocabulary.add_argument(
+        "--vocab_size", type=int, default=8000, help="learn a WordPiece vocabulary of this size from --corpus"
+    )
+    vocabulary.add_argument(
+        "--tokenizer", help="reuse the tokenizer of this folder instead of learning one (a repeatable run)"
+    )
     parser.add_argument("--max_length", type=int, default=512, help="position embeddings, and the tokenizer's window")
     parser.add_argument("--num_hidden_layers", type=int, default=4)
     parser.add_argument("--hidden_size", type=int, default=256)
@@ -124,7 +139,10 @@ def main() -> None:
     if args.tokenizer:
         tokenizer = reuse_tokenizer(args.tokenizer, args.max_length)
     else:
-        tokenizer = train_wordpiece_tokenizer(read_texts(args.corpus, args.text_column), args.vocab_size, args.max_length)
+        texts = read_table(args.corpus, text_column=args.text_column).column(args.text_column)
+        tokenizer = train_wordpiece_tokenizer(
+            [text for text in texts if isinstance(text, str)], args.vocab_size, args.max_length
+        )
     folder = save_scratch_encoder(
         args.output_dir,
         tokenizer,

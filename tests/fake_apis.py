@@ -143,10 +143,19 @@ def make_catalogue() -> Catalogue:
     def entry(title: str, year: int, **fields) -> None:
         kmdb.append(KmdbEntry(title=title, year=year, doc_id=f"K{len(kmdb) + 1:05d}", **fields))
 
-    film("검은 항로", 2019, genre="액션,범죄", directors=("한감독",), genres=("범죄", "액션"), synopsis=_plot("검은 항로"))
+    film(
+        "검은 항로",
+        2019,
+        genre="액션,범죄",
+        directors=("한감독",),
+        genres=("범죄", "액션"),
+        synopsis=_plot("검은 항로"),
+    )
     entry("검은 항로", 2019, plot=_plot("검은 항로"), directors=("한감독",))
     # Same title, same year: director and nation pick the Korean film; "그 집 2" only shares a substring.
-    film("그 집", 2015, genre="공포(호러)", directors=("김감독",), genres=("공포(호러)",), synopsis=_plot("그 집, 한국"))
+    film(
+        "그 집", 2015, genre="공포(호러)", directors=("김감독",), genres=("공포(호러)",), synopsis=_plot("그 집, 한국")
+    )
     entry("그 집", 2015, plot=_plot("그 집, 미국"), nation="미국", directors=("John Smith",))
     entry("그 집", 2015, plot=_plot("그 집, 한국"), directors=("김감독",))
     entry("그 집 2", 2016, plot=_plot("그 집 2"))
@@ -155,7 +164,14 @@ def make_catalogue() -> Catalogue:
     entry("동창회", 2011, plot=_plot("동창회 2011"))
     entry("동창회", 2012, plot=_plot("동창회 2012"))
     # The director decides.
-    film("하얀 밤", 2010, genre="멜로/로맨스", directors=("박감독",), genres=("멜로", "로맨스"), synopsis=_plot("하얀 밤, 박"))
+    film(
+        "하얀 밤",
+        2010,
+        genre="멜로/로맨스",
+        directors=("박감독",),
+        genres=("멜로", "로맨스"),
+        synopsis=_plot("하얀 밤, 박"),
+    )
     entry("하얀 밤", 2010, plot=_plot("하얀 밤, 최"), directors=("최감독",))
     entry("하얀 밤", 2010, plot=_plot("하얀 밤, 박"), directors=("박감독",))
     # The nation decides (KOBIS writes 한국, KMDb 대한민국).
@@ -195,7 +211,13 @@ def make_catalogue() -> Catalogue:
     film("짧은 여름", 2016, type="단편", dropped_by=NOT_FEATURE)
     film("세 개의 이야기", 2012, type="옴니버스", dropped_by=NOT_FEATURE)
     film("무제", 2016, genre="기타", dropped_by=NO_GENRE)
-    for title, year in (("밤의 유혹", 2015), ("세기말", 1999), ("짧은 여름", 2016), ("세 개의 이야기", 2012), ("무제", 2016)):
+    for title, year in (
+        ("밤의 유혹", 2015),
+        ("세기말", 1999),
+        ("짧은 여름", 2016),
+        ("세 개의 이야기", 2012),
+        ("무제", 2016),
+    ):
         entry(title, year, plot=_plot(title))
     # Titles that contain each other ("바다의 기억 1" is in "바다의 기억 10") within one year window.
     for number, (genre, genres) in enumerate(_FILLER_GENRES, start=1):
@@ -223,7 +245,9 @@ DEFAULT_FAULTS = {
 @dataclass
 class FakeApis:
     catalogue: Catalogue
-    faults: dict[tuple[str, str], list[str]] = field(default_factory=lambda: {k: list(v) for k, v in DEFAULT_FAULTS.items()})
+    faults: dict[tuple[str, str], list[str]] = field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_FAULTS.items()}
+    )
     slow_s: float = 3.0
     quota: dict[str, int | None] = field(default_factory=lambda: {"kobis": None, "kmdb": None})  # answers allowed
     hold_kmdb_after: int | None = None  # the KMDb request after this many answers waits for `release`

@@ -21,31 +21,43 @@ import torch
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, set_seed
 
 from genre_model.genres import GENRES
-from genre_model.metrics import Thresholds
-from genre_model.model_folder import THRESHOLDS_FILE, write_json
+from genre_model.model_folder import Thresholds, write_thresholds
 from genre_model.modeling import label_config
 
 LIVELY_WINDOW = 64
 # Distinct per-genre thresholds, so per-genre and global decisions can be told apart.
-LIVELY_THRESHOLDS = Thresholds(per_genre={genre: round(float(t), 2) for genre, t in zip(GENRES, np.linspace(0.3, 0.7, len(GENRES)))},
-                               global_threshold=0.5, tuned_genres=GENRES)
+LIVELY_THRESHOLDS = Thresholds(
+    per_genre={genre: round(float(t), 2) for genre, t in zip(GENRES, np.linspace(0.3, 0.7, len(GENRES)))},
+    global_threshold=0.5,
+    tuned_genres=GENRES,
+)
 
 
 def save_lively_model(folder: Path, tokenizer_source: Path) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
     tokenizer.model_max_length = LIVELY_WINDOW  # what train.py records as the training window
     set_seed(0)
-    # initializer_range 0.2 instead of BERT's 0.02: with the default, a random encoder maps every text to nearly the same vector
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
-                        max_position_embeddings=256, initializer_range=0.2, pad_token_id=tokenizer.pad_token_id, **label_config())
+    # initializer_range 0.2 instead of BERT's 0.02: with the default, a random encoder maps
+    # every text to nearly the same vector
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=256,
+        initializer_range=0.2,
+        pad_token_id=tokenizer.pad_token_id,
+        **label_config(),
+    )
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    write_json(folder, THRESHOLDS_FILE, LIVELY_THRESHOLDS.to_dict())
+    write_thresholds(folder, LIVELY_THRESHOLDS)
     return folder
 
 
 class KeywordModel(torch.nn.Module):
-    """Logit +10 for 전쟁 when the (unpadded part of the) window holds `keyword_id`, -10 otherwise; -10 for every other genre."""
+    """Logit +10 for 전쟁 when the (unpadded) window holds `keyword_id`, -10 otherwise; -10 for every other genre."""
 
     WAR = GENRES.index("전쟁")
 

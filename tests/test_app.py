@@ -1,4 +1,4 @@
-"""Tests of app.py as users meet it: a real server process, its API through gradio_client, and the page in headless Chromium.
+"""app.py as users meet it: a real server process, its API through gradio_client, and the page in headless Chromium.
 
     .venv/bin/python -m pytest tests/test_app.py -q
 
@@ -22,20 +22,28 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import OFFLINE_ENVIRONMENT, PROJECT_ROOT, read_corpus
 from gradio_client import Client
 
 from genre_model.genres import GENRES
 from genre_model.inputs import MAX_CHARS, check_synopsis
 from genre_model.predict import GenrePredictor
 
+from helpers import OFFLINE_ENVIRONMENT, PROJECT_ROOT, read_corpus
+
 PER_GENRE, ONE_THRESHOLD = "모델의 장르별 임계값", "하나의 임계값"
 NOTHING_CHOSEN = "임계값을 넘은 장르가 없습니다"
 SYNOPSES = [row["synopsis"] for row in read_corpus(limit=8)]
 CHROMIUM = Path("/usr/bin/chromium")
 # From shared notes on running Chromium headless as root in a sandbox-less container; Playwright adds --headless itself.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOT = PROJECT_ROOT / "test-artifacts" / "app.png"
 
 
@@ -48,13 +56,18 @@ def free_port() -> int:
 class AppServer:
     """`python app.py ...` in its own process, on a free loopback port, until stopped."""
 
-    def __init__(self, app: Path, arguments: list[str], log: Path, environment: dict | None = None, timeout: float = 150):
+    def __init__(
+        self, app: Path, arguments: list[str], log: Path, environment: dict | None = None, timeout: float = 150
+    ):
         self.port, self.log = free_port(), log
         self.url = f"http://127.0.0.1:{self.port}/"
         with open(log, "w") as output:
             self.process = subprocess.Popen(
-                [sys.executable, str(app), *arguments, "--port", str(self.port), "--host", "127.0.0.1"], cwd=app.parent,
-                stdout=output, stderr=subprocess.STDOUT, env=os.environ | OFFLINE_ENVIRONMENT | (environment or {}),
+                [sys.executable, str(app), *arguments, "--port", str(self.port), "--host", "127.0.0.1"],
+                cwd=app.parent,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=os.environ | OFFLINE_ENVIRONMENT | (environment or {}),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -82,15 +95,13 @@ class AppServer:
 
 
 @pytest.fixture(scope="module")
-def verdicts(tmp_path_factory) -> Path:
-    """One fast CPU verdict cache for the servers and the reference predictor, so all take the same path."""
-    return tmp_path_factory.mktemp("app-verdicts")
-
-
-@pytest.fixture(scope="module")
-def server(trained_model, verdicts, tmp_path_factory):
-    app = AppServer(PROJECT_ROOT / "app.py", ["--model", str(trained_model)], tmp_path_factory.mktemp("app") / "app.log",
-                    {"GENRE_MODEL_CACHE": str(verdicts)})
+def server(trained_model, verdict_cache, tmp_path_factory):
+    app = AppServer(
+        PROJECT_ROOT / "app.py",
+        ["--model", str(trained_model)],
+        tmp_path_factory.mktemp("app") / "app.log",
+        {"GENRE_MODEL_CACHE": str(verdict_cache)},
+    )
     yield app
     app.stop()
 
@@ -101,9 +112,9 @@ def client(server) -> Client:
 
 
 @pytest.fixture(scope="module")
-def reference(trained_model, verdicts) -> GenrePredictor:
+def reference(trained_model, verdict_cache) -> GenrePredictor:
     """The library's own answers, which the app must show unchanged."""
-    return GenrePredictor.load(trained_model, device="cpu", cache_dir=verdicts)
+    return GenrePredictor.load(trained_model, device="cpu", cache_dir=verdict_cache)
 
 
 def confidences(label: dict) -> dict[str, float]:
@@ -113,7 +124,9 @@ def confidences(label: dict) -> dict[str, float]:
 def test_predict_ranks_all_genres_and_chooses_with_the_model_thresholds(client, reference):
     label, chosen, notice = client.predict(SYNOPSES[0], PER_GENRE, 0.5, api_name="/predict")
     [expected] = reference.predict([SYNOPSES[0]])
-    assert list(confidences(label)) == [genre for genre, _ in expected.ranked] and len(confidences(label)) == len(GENRES)
+    assert list(confidences(label)) == [genre for genre, _ in expected.ranked] and len(confidences(label)) == len(
+        GENRES
+    )
     assert confidences(label) == pytest.approx(dict(expected.ranked), abs=1e-5)
     assert chosen == (", ".join(expected.chosen) or NOTHING_CHOSEN)
     assert "⚠️" not in notice
@@ -126,8 +139,16 @@ def test_one_threshold_applies_to_every_genre(client):
     assert nothing == NOTHING_CHOSEN
 
 
-@pytest.mark.parametrize("synopsis", ["", "   \n ", "형사가 범인을 쫓는다.", "가" * (MAX_CHARS + 1),
-                                      "A retired detective returns to the harbour to save his nephew from a smuggling ring."])
+@pytest.mark.parametrize(
+    "synopsis",
+    [
+        "",
+        "   \n ",
+        "형사가 범인을 쫓는다.",
+        "가" * (MAX_CHARS + 1),
+        "A retired detective returns to the harbour to save his nephew from a smuggling ring.",
+    ],
+)
 def test_bad_input_gets_a_korean_message_and_the_server_keeps_serving(client, synopsis):
     label, chosen, notice = client.predict(synopsis, PER_GENRE, 0.5, api_name="/predict")
     assert notice == f"⚠️ {check_synopsis(synopsis)}"
@@ -143,8 +164,19 @@ def test_long_synopsis_is_read_whole_and_the_page_says_so(client):
 
 
 def test_simultaneous_requests_each_get_their_own_answer(client, reference):
-    requests = [(SYNOPSES[index % len(SYNOPSES)], mode, threshold) for index, (mode, threshold) in
-                enumerate([(PER_GENRE, 0.5), (ONE_THRESHOLD, 0.0), (ONE_THRESHOLD, 1.0), (PER_GENRE, 0.5), (ONE_THRESHOLD, 0.0), (PER_GENRE, 0.5)])]
+    requests = [
+        (SYNOPSES[index % len(SYNOPSES)], mode, threshold)
+        for index, (mode, threshold) in enumerate(
+            [
+                (PER_GENRE, 0.5),
+                (ONE_THRESHOLD, 0.0),
+                (ONE_THRESHOLD, 1.0),
+                (PER_GENRE, 0.5),
+                (ONE_THRESHOLD, 0.0),
+                (PER_GENRE, 0.5),
+            ]
+        )
+    ]
     requests.append(("짧다", PER_GENRE, 0.5))
     with ThreadPoolExecutor(len(requests)) as pool:  # they arrive together, so the queue batches them
         answers = list(pool.map(lambda request: client.predict(*request, api_name="/predict"), requests))
@@ -163,23 +195,36 @@ def test_model_info_names_the_model_device_and_test_scores(client, trained_model
 
 
 def test_the_api_offers_exactly_the_tested_endpoints(client):
-    assert set(client.view_api(return_format="dict", print_info=False)["named_endpoints"]) == {"/predict", "/model_info"}
+    assert set(client.view_api(return_format="dict", print_info=False)["named_endpoints"]) == {
+        "/predict",
+        "/model_info",
+    }
 
 
 def test_help_explains_the_configuration():
-    result = subprocess.run([sys.executable, "app.py", "--help"], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120,
-                            env=os.environ | OFFLINE_ENVIRONMENT)
+    result = subprocess.run(
+        [sys.executable, "app.py", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+        env=os.environ | OFFLINE_ENVIRONMENT,
+    )
     assert result.returncode == 0, result.stderr
     for option in ("--model", "--device", "--port", "--host", "GENRE_MODEL", "GENRE_DEVICE", "demo_model"):
         assert option in result.stdout
 
 
-def test_unloadable_model_is_explained_on_the_page_and_demo_model_is_used(trained_model, verdicts, tmp_path):
+def test_unloadable_model_is_explained_on_the_page_and_demo_model_is_used(trained_model, verdict_cache, tmp_path):
     # app.py in a folder of its own whose demo_model/ is the trained model, configured through the environment
     shutil.copy(PROJECT_ROOT / "app.py", tmp_path / "app.py")
     (tmp_path / "demo_model").symlink_to(trained_model, target_is_directory=True)
-    app = AppServer(tmp_path / "app.py", [], tmp_path / "app.log",
-                    {"GENRE_MODEL": "/no/such/model", "GENRE_MODEL_CACHE": str(verdicts), "PYTHONPATH": str(PROJECT_ROOT)})
+    app = AppServer(
+        tmp_path / "app.py",
+        [],
+        tmp_path / "app.log",
+        {"GENRE_MODEL": "/no/such/model", "GENRE_MODEL_CACHE": str(verdict_cache), "PYTHONPATH": str(PROJECT_ROOT)},
+    )
     try:
         client = Client(app.url, verbose=False)
         panel = client.predict(api_name="/model_info")

@@ -1,23 +1,30 @@
-"""genre_model.batching: length-grouped, reproducible batches padded only to their own longest row."""
+"""genre_model.batching: length-grouped, reproducible training batches padded only to their own longest row."""
 
-from conftest import read_corpus
 from datasets import Dataset
 
-from genre_model.batching import LengthGroupedSampler, eval_dataloader, tokenize, train_dataloader
+from genre_model.batching import LengthGroupedSampler, tokenize, train_dataloader
 from genre_model.genres import to_multi_hot
 from genre_model.modeling import load_tokenizer
+
+from helpers import read_corpus
 
 
 def _encoded(tiny_encoder, limit=480):
     rows = read_corpus(limit=limit)
-    dataset = Dataset.from_dict({"text": [r["synopsis"] for r in rows], "labels": [to_multi_hot(r["genres"]) for r in rows]})
+    dataset = Dataset.from_dict(
+        {"text": [r["synopsis"] for r in rows], "labels": [to_multi_hot(r["genres"]) for r in rows]}
+    )
     tokenizer = load_tokenizer(str(tiny_encoder), max_length=256)
     return tokenize(dataset, tokenizer, 256), tokenizer
 
 
 def test_the_order_depends_only_on_seed_and_epoch():
     lengths = list(range(100))
-    first, again, other_epoch = LengthGroupedSampler(lengths, 8, seed=3), LengthGroupedSampler(lengths, 8, seed=3), LengthGroupedSampler(lengths, 8, seed=3)
+    first, again, other_epoch = (
+        LengthGroupedSampler(lengths, 8, seed=3),
+        LengthGroupedSampler(lengths, 8, seed=3),
+        LengthGroupedSampler(lengths, 8, seed=3),
+    )
     other_epoch.set_epoch(1)
     assert list(first) == list(again) != list(other_epoch)
     assert sorted(first) == lengths
@@ -32,9 +39,3 @@ def test_training_batches_pad_far_less_than_random_batches(tiny_encoder):
     assert sum(len(batch["input_ids"]) for batch in batches) == len(lengths)
     assert padded_grouped < 0.9 * padded_random
     assert batches[0]["labels"].dtype.is_floating_point and batches[0]["labels"].shape[1] == 20
-
-
-def test_evaluation_batches_keep_dataset_order(tiny_encoder):
-    encoded, tokenizer = _encoded(tiny_encoder, limit=30)
-    ids = [row for batch in eval_dataloader(encoded, tokenizer, batch_size=7) for row in batch["input_ids"].tolist()]
-    assert [[i for i in row if i != tokenizer.pad_token_id] for row in ids] == encoded["input_ids"]

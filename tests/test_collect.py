@@ -20,13 +20,14 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
-from fake_apis import KMDB_KEY, KOBIS_KEY, LOOKED_UP, Catalogue, FakeApis, make_catalogue
 from genre_model.collect.build import build_rows
 from genre_model.collect.films import Film, load_films
 from genre_model.collect.kmdb import KmdbFilm, normalize_title, pick_match, strip_highlights
 from genre_model.collect.rules import FilmRules
 from genre_model.collect.synopses import load_synopses
 from genre_model.collect.workdir import Workdir
+
+from fake_apis import KMDB_KEY, KOBIS_KEY, LOOKED_UP, Catalogue, FakeApis, make_catalogue
 
 REPO = Path(__file__).resolve().parents[1]
 FAST_NETWORK = ["--rate", "500", "--retries", "3", "--backoff", "0.01", "--timeout", "1"]
@@ -285,7 +286,9 @@ def test_missing_api_key_is_reported_without_traceback(tmp_path):
 def test_push_without_token_fails_with_a_clear_message(built, tmp_path):
     _, workdir, _ = built
     env = {"HF_TOKEN": "", "HF_HOME": str(tmp_path / "hf_home"), "HF_HUB_OFFLINE": "1"}
-    fail_cleanly(collect("push", "someone/films", workdir=workdir, env=env), "needs a Hugging Face token", "hf auth login")
+    fail_cleanly(
+        collect("push", "someone/films", workdir=workdir, env=env), "needs a Hugging Face token", "hf auth login"
+    )
 
 
 def test_kmdb_highlight_markers_are_removed():
@@ -296,11 +299,26 @@ def test_kmdb_highlight_markers_are_removed():
 
 def test_equally_good_matches_are_not_guessed():
     film = Film(
-        id="1", title="거울", title_en="", year=2014, nation="한국", type="장편", genres="드라마", status="개봉",
-        directors=(), source="test",
+        id="1",
+        title="거울",
+        title_en="",
+        year=2014,
+        nation="한국",
+        type="장편",
+        genres="드라마",
+        status="개봉",
+        directors=(),
+        source="test",
     )
     twins = [
-        KmdbFilm(doc_id=str(number), title="거울", year=2014, nations=frozenset({"한국"}), directors=frozenset(), korean_plot=plot)
+        KmdbFilm(
+            doc_id=str(number),
+            title="거울",
+            year=2014,
+            nations=frozenset({"한국"}),
+            directors=frozenset(),
+            korean_plot=plot,
+        )
         for number, plot in enumerate(("첫째", "둘째"))
     ]
     assert pick_match(film, twins) == ("ambiguous", None)

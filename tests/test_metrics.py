@@ -5,7 +5,14 @@ import pytest
 from sklearn.metrics import f1_score, hamming_loss
 
 from genre_model.genres import GENRES
-from genre_model.metrics import THRESHOLD_GRID, Thresholds, best_global_threshold, most_frequent_genres_baseline, multi_label_scores, tune_thresholds
+from genre_model.metrics import (
+    THRESHOLD_GRID,
+    Thresholds,
+    best_global_threshold,
+    most_frequent_genres_baseline,
+    multi_label_scores,
+    tune_thresholds,
+)
 
 
 @pytest.fixture

@@ -5,19 +5,27 @@ import shutil
 import subprocess
 import sys
 
-from conftest import PROJECT_ROOT
 from huggingface_hub import ModelCard
 
 from genre_model import model_folder
 from genre_model.genres import GENRES
 
+from helpers import PROJECT_ROOT
+
 
 def test_the_card_carries_hub_metadata_and_the_measured_scores(trained_model):
     card = ModelCard.load(trained_model / model_folder.CARD_FILE)
     metrics = json.loads((trained_model / model_folder.METRICS_FILE).read_text())
-    assert card.data.language == "ko" and card.data.pipeline_tag == "text-classification" and card.data.library_name == "transformers"
+    assert (
+        card.data.language == "ko"
+        and card.data.pipeline_tag == "text-classification"
+        and card.data.library_name == "transformers"
+    )
     micro = next(result for result in card.data.eval_results if result.metric_name == "micro f1")
-    assert micro.metric_value == round(metrics["test"]["tuned_thresholds"]["micro_f1"], 4) and micro.dataset_split == "test"
+    assert (
+        micro.metric_value == round(metrics["test"]["tuned_thresholds"]["micro_f1"], 4)
+        and micro.dataset_split == "test"
+    )
     assert f"{metrics['test']['most_frequent_genres_baseline']['micro_f1']:.3f}" in card.text
     assert model_folder.CHART_FILE in card.text and "pipeline(" in card.text
     assert all(f"| {genre} |" in card.text for genre in GENRES)
@@ -26,7 +34,9 @@ def test_the_card_carries_hub_metadata_and_the_measured_scores(trained_model):
 def _re_rendered(folder, tmp_path):
     copy = shutil.copytree(folder, tmp_path / folder.name, ignore=shutil.ignore_patterns("checkpoints"))
     (copy / model_folder.CARD_FILE).unlink()
-    subprocess.run([sys.executable, "-m", "genre_model.model_card", str(copy)], check=True, cwd=PROJECT_ROOT, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "genre_model.model_card", str(copy)], check=True, cwd=PROJECT_ROOT, capture_output=True
+    )
     return (copy / model_folder.CARD_FILE).read_text(encoding="utf-8")
 
 

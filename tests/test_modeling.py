@@ -19,7 +19,9 @@ def test_the_model_is_configured_as_a_korean_multi_label_classifier(tiny_encoder
 def test_our_loss_without_pos_weight_is_the_models_own_bce(tiny_encoder):
     model = build_model(str(tiny_encoder)).eval()
     tokenizer = load_tokenizer(str(tiny_encoder), max_length=64)
-    batch = tokenizer(["한밤중 폐교에서 들려오는 피아노 소리.", "우주 정거장에 고립된 과학자."], padding=True, return_tensors="pt")
+    batch = tokenizer(
+        ["한밤중 폐교에서 들려오는 피아노 소리.", "우주 정거장에 고립된 과학자."], padding=True, return_tensors="pt"
+    )
     labels = torch.zeros(2, len(GENRES))
     labels[0, GENRES.index("공포(호러)")] = labels[1, GENRES.index("SF")] = 1
     output = model(**batch, labels=labels)

@@ -1,4 +1,4 @@
-"""Tests of genre_model.predict, genre_model.inputs and genre_model.fast_cpu: scores, thresholds, long synopses, int8 and ONNX Runtime, and the batch CLI.
+"""genre_model.predict, .inputs and .fast_cpu: scores, thresholds, long synopses, int8 and ONNX Runtime, the batch CLI.
 
     .venv/bin/python -m pytest tests/test_predict.py -q
 
@@ -10,32 +10,33 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import OFFLINE_ENVIRONMENT, PROJECT_ROOT, read_corpus, write_jsonl
-from predict_models import LIVELY_THRESHOLDS, LIVELY_WINDOW, KeywordModel, save_lively_model
 from transformers import AutoTokenizer
 
 from genre_model import fast_cpu
+from genre_model.corpus import EXAMPLE_CORPUS
+from genre_model.errors import ModelLoadError
 from genre_model.genres import GENRES
 from genre_model.inputs import MAX_CHARS, check_synopsis
-from genre_model.metrics import Thresholds
-from genre_model.modeling import ModelLoadError
-from genre_model.predict import EXAMPLE_CORPUS, GenrePredictor, inference_dtype, resolve_device
+from genre_model.model_folder import Thresholds
+from genre_model.predict import AGREEMENT_SYNOPSES, GenrePredictor, agreement_sample, inference_dtype, resolve_device
+from genre_model.tables import write_jsonl
+
+from helpers import TWO_PROCESSES, launch, read_corpus
+from predict_models import LIVELY_THRESHOLDS, LIVELY_WINDOW, KeywordModel, save_lively_model
 
 SYNOPSES = [row["synopsis"] for row in read_corpus()]
 
 
 @pytest.fixture(scope="session")
-def verdict_cache(tmp_path_factory) -> Path:
-    """A private cache for fast CPU verdicts and graphs, so no test reads one that another run left in ~/.cache."""
-    return tmp_path_factory.mktemp("verdicts")
+def agreement_corpus(tmp_path_factory) -> Path:
+    """A small corpus for the fast CPU checks of the tests that load models anew."""
+    return write_jsonl(tmp_path_factory.mktemp("agreement") / "synopses.jsonl", read_corpus(limit=60))
 
 
 @pytest.fixture(scope="session")
@@ -68,9 +69,15 @@ def long_synopsis(minimum_windows: int, tokenizer, window: int) -> str:
 
 @pytest.mark.parametrize(
     ("text", "complaint"),
-    [("", "입력해 주세요"), ("   \n\t", "입력해 주세요"), (None, "입력해 주세요"), ("형사가 범인을 쫓는다.", "너무 짧습니다"),
-     ("가" * (MAX_CHARS + 1), "너무 깁니다"), ("A retired detective returns to the harbour to save his nephew from a gang.", "한국어"),
-     ("1234567890 1234567890 1234567890", "한국어")],
+    [
+        ("", "입력해 주세요"),
+        ("   \n\t", "입력해 주세요"),
+        (None, "입력해 주세요"),
+        ("형사가 범인을 쫓는다.", "너무 짧습니다"),
+        ("가" * (MAX_CHARS + 1), "너무 깁니다"),
+        ("A retired detective returns to the harbour to save his nephew from a gang.", "한국어"),
+        ("1234567890 1234567890 1234567890", "한국어"),
+    ],
 )
 def test_unusable_synopses_get_a_korean_reason(text, complaint):
     assert complaint in check_synopsis(text)
@@ -114,7 +121,11 @@ def test_one_threshold_applies_to_every_genre(lively):
 
 def test_each_synopsis_can_have_its_own_threshold(lively):
     together = lively.predict(SYNOPSES[:3], threshold=[None, 0.0, 0.5])
-    alone = [lively.predict(SYNOPSES[0])[0], lively.predict(SYNOPSES[1], threshold=0.0)[0], lively.predict(SYNOPSES[2], threshold=0.5)[0]]
+    alone = [
+        lively.predict(SYNOPSES[0])[0],
+        lively.predict(SYNOPSES[1], threshold=0.0)[0],
+        lively.predict(SYNOPSES[2], threshold=0.5)[0],
+    ]
     assert [prediction.chosen for prediction in together] == [prediction.chosen for prediction in alone]
 
 
@@ -128,7 +139,9 @@ def test_trained_model_decides_with_its_saved_thresholds(trained, trained_model)
     saved = Thresholds.from_dict(json.loads((trained_model / "thresholds.json").read_text(encoding="utf-8")))
     probabilities = trained.probabilities(SYNOPSES[:8])
     expected = [[genre for genre, decided in zip(GENRES, row) if decided] for row in saved.decide(probabilities)]
-    assert [sorted(prediction.chosen) for prediction in trained.predict(SYNOPSES[:8])] == [sorted(genres) for genres in expected]
+    assert [sorted(prediction.chosen) for prediction in trained.predict(SYNOPSES[:8])] == [
+        sorted(genres) for genres in expected
+    ]
 
 
 # ---- batching and long synopses --------------------------------------------------------------------------------
@@ -156,7 +169,9 @@ def test_long_synopsis_scores_the_same_alone_and_batched(lively):
 def test_genre_evident_only_at_the_end_of_a_long_synopsis_counts(tiny_encoder):
     tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
     keyword = tokenizer("전쟁", add_special_tokens=False)["input_ids"][0]
-    filler = " ".join(text for text in SYNOPSES[:40] if keyword not in tokenizer(text, add_special_tokens=False)["input_ids"])
+    filler = " ".join(
+        text for text in SYNOPSES[:40] if keyword not in tokenizer(text, add_special_tokens=False)["input_ids"]
+    )
     predictor = GenrePredictor(KeywordModel(keyword), tokenizer, Thresholds.uniform(0.5), name="keyword", window=64)
     ending = f"{filler} 그리고 마침내 전쟁이 시작된다."
     [at_the_end] = predictor.predict([ending])
@@ -175,7 +190,9 @@ def test_int8_agrees_with_full_precision_on_the_corpus(trained, trained_model, v
     assert trained.precision == "int8", trained.fast_cpu_note
     full = GenrePredictor.load(trained_model, device="cpu", fast_cpu=False)
     assert full.precision == "fp32"
-    fast_scores, full_scores = trained.probabilities(SYNOPSES), full.probabilities(SYNOPSES)
+    sample = agreement_sample(EXAMPLE_CORPUS)
+    assert len(sample) == AGREEMENT_SYNOPSES
+    fast_scores, full_scores = trained.probabilities(sample), full.probabilities(sample)
     same = np.all(trained.thresholds.decide(fast_scores) == full.thresholds.decide(full_scores), axis=1)
     assert same.mean() >= 0.99
     assert np.abs(fast_scores - full_scores).max() <= 0.02
@@ -186,10 +203,13 @@ def test_where_int8_disagrees_onnx_runtime_runs_the_same_fp32_scores(lively_mode
     # the lively model's scores swing with every token, so int8's small errors flip its decisions
     predictor = GenrePredictor.load(lively_model, device="cpu", cache_dir=verdict_cache)
     assert predictor.precision == "fp32 (ONNX Runtime)", predictor.fast_cpu_note
-    assert predictor.fast_cpu_note.startswith("int8 rejected") and "onnxruntime agrees with fp32" in predictor.fast_cpu_note
+    assert (
+        predictor.fast_cpu_note.startswith("int8 rejected")
+        and "onnxruntime agrees with fp32" in predictor.fast_cpu_note
+    )
     assert [check["path"] for check in predictor.info()["fast_cpu_checks"]] == ["int8", "onnxruntime"]
     # every window length and batch size the corpus gives (the lively window is 64 tokens: most synopses take several)
-    np.testing.assert_allclose(predictor.probabilities(SYNOPSES), lively.probabilities(SYNOPSES), atol=1e-5)
+    np.testing.assert_allclose(predictor.probabilities(SYNOPSES[:200]), lively.probabilities(SYNOPSES[:200]), atol=1e-5)
     np.testing.assert_allclose(predictor.probabilities(SYNOPSES[:1]), lively.probabilities(SYNOPSES[:1]), atol=1e-5)
 
 
@@ -201,23 +221,28 @@ def test_when_no_fast_path_agrees_the_predictor_stays_in_fp32_and_says_so(lively
 
 def test_a_model_the_exporter_cannot_handle_is_reported_not_raised(tiny_encoder, tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
-    keyword_model = KeywordModel(tokenizer.convert_tokens_to_ids("전쟁"))  # returns a SimpleNamespace, which torch.export cannot trace
+    keyword_model = KeywordModel(
+        tokenizer.convert_tokens_to_ids("전쟁")
+    )  # returns a SimpleNamespace, which torch.export cannot trace
     with pytest.raises(fast_cpu.FastPathError):
         fast_cpu.build("onnxruntime", keyword_model, tokenizer, 64, tmp_path / "model.onnx")
     assert not list(tmp_path.iterdir())  # no half-written graph left behind
 
 
-def test_verdicts_and_graph_are_made_once_then_cached(lively_model, tmp_path, monkeypatch):
-    first = GenrePredictor.load(lively_model, device="cpu", cache_dir=tmp_path)
-    verdicts, [graph] = sorted(path.name for path in (tmp_path / "fast_cpu").glob("*.json")), list((tmp_path / "fast_cpu").glob("*.onnx"))
+def test_verdicts_and_graph_are_made_once_then_cached(lively_model, agreement_corpus, tmp_path, monkeypatch):
+    first = GenrePredictor.load(lively_model, device="cpu", cache_dir=tmp_path, agreement_corpus=agreement_corpus)
+    verdicts, [graph] = (
+        sorted(path.name for path in (tmp_path / "fast_cpu").glob("*.json")),
+        list((tmp_path / "fast_cpu").glob("*.onnx")),
+    )
     assert [name.rsplit("-", 1)[1] for name in verdicts] == ["int8.json", "onnxruntime.json"]
     written = graph.stat().st_mtime_ns
     monkeypatch.setattr(fast_cpu, "compare", lambda *args: pytest.fail("a cached verdict was not used"))
-    second = GenrePredictor.load(lively_model, device="cpu", cache_dir=tmp_path)
+    second = GenrePredictor.load(lively_model, device="cpu", cache_dir=tmp_path, agreement_corpus=agreement_corpus)
     assert (second.precision, second.fast_cpu_note) == (first.precision, first.fast_cpu_note)
     assert graph.stat().st_mtime_ns == written  # loaded, not exported again
     graph.unlink()  # a cleaned cache keeps its verdicts but loses the graph: it is exported again, not re-checked
-    third = GenrePredictor.load(lively_model, device="cpu", cache_dir=tmp_path)
+    third = GenrePredictor.load(lively_model, device="cpu", cache_dir=tmp_path, agreement_corpus=agreement_corpus)
     assert third.precision == "fp32 (ONNX Runtime)" and graph.is_file()
 
 
@@ -226,7 +251,9 @@ def test_int8_quantizes_the_encoder_and_leaves_the_classification_head_in_fp32(l
     kinds = {name: type(module) for name, module in quantized.named_modules()}
     assert kinds["classifier"] is torch.nn.Linear and kinds["bert.pooler.dense"] is torch.nn.Linear
     assert kinds["bert.encoder.layer.0.intermediate.dense"] is torch.ao.nn.quantized.dynamic.Linear
-    assert type(lively.model.bert.encoder.layer[0].intermediate.dense) is torch.nn.Linear  # a copy: the fp32 model is untouched
+    assert (
+        type(lively.model.bert.encoder.layer[0].intermediate.dense) is torch.nn.Linear
+    )  # a copy: the fp32 model is untouched
 
 
 def test_agreement_needs_99_percent_identical_decisions_and_close_scores():
@@ -260,11 +287,14 @@ def test_auto_device_prefers_cuda_then_mps_then_cpu_and_halves_precision_only_of
     assert inference_dtype(torch.device("mps")) == torch.float16
 
 
-@pytest.mark.parametrize(("model", "device", "reason"), [
-    ("/no/such/model", "auto", "no such folder"),
-    ("nobody/no-such-genre-model", "auto", "cannot load the model"),
-    (None, "cuda:7", "not available"),
-])
+@pytest.mark.parametrize(
+    ("model", "device", "reason"),
+    [
+        ("/no/such/model", "auto", "no such folder"),
+        ("nobody/no-such-genre-model", "auto", "cannot load the model"),
+        (None, "cuda:7", "not available"),
+    ],
+)
 def test_unloadable_models_raise_a_clear_error(trained_model, model, device, reason):
     with pytest.raises(ModelLoadError, match=reason):
         GenrePredictor.load(model or trained_model, device=device)
@@ -279,13 +309,14 @@ def test_a_model_without_the_20_genres_is_refused(tiny_encoder):
 
 
 def run_cli(*arguments: str, processes: int = 1, cache: Path | None = None) -> subprocess.CompletedProcess:
-    if processes == 1:
-        launcher = ["-m", "genre_model.predict"]
-    else:
-        launcher = ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes), "--num_machines", "1",
-                    "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0", "-m", "genre_model.predict"]
-    environment = os.environ | OFFLINE_ENVIRONMENT | {"OMP_NUM_THREADS": "1"} | ({"GENRE_MODEL_CACHE": str(cache)} if cache else {})
-    return subprocess.run([sys.executable, *launcher, *arguments], capture_output=True, text=True, timeout=180, cwd=PROJECT_ROOT, env=environment)
+    launcher = [] if processes == 1 else TWO_PROCESSES
+    return launch(
+        launcher,
+        ["-m", "genre_model.predict"],
+        *arguments,
+        timeout=180,
+        **({"GENRE_MODEL_CACHE": str(cache)} if cache else {}),
+    )
 
 
 def read_output(path: Path) -> list[dict]:
@@ -307,7 +338,7 @@ def single_process_output(cli_input, lively_model, verdict_cache, tmp_path_facto
     result = run_cli("--model", str(lively_model), str(cli_input[0]), "-o", str(output), cache=verdict_cache)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "wrote 17 rows" in result.stdout and "2 not scored" in result.stdout
-    assert "predicting: 100%" in result.stderr  # the progress bar
+    assert "scoring: 100%" in result.stderr  # the progress bar
     return output
 
 
@@ -315,20 +346,26 @@ def test_cli_writes_every_input_row_in_order_with_genres_and_probabilities(singl
     written, rows = read_output(single_process_output), cli_input[1]
     assert [row["id"] for row in written] == [row["id"] for row in rows]
     assert [row["genres"] for row in written[:3]] == [json.dumps(row["genres"], ensure_ascii=False) for row in rows[:3]]
-    assert list(written[0])[-len(GENRES):] == [f"prob_{genre}" for genre in GENRES]
+    assert list(written[0])[-len(GENRES) :] == [f"prob_{genre}" for genre in GENRES]
     scored = [(out, row) for out, row in zip(written, rows) if not out["problem"]]
     expected = lively.predict([row["synopsis"] for _, row in scored])
     for (out, _), prediction in zip(scored, expected):
-        np.testing.assert_allclose([float(out[f"prob_{genre}"]) for genre in GENRES], list(prediction.probabilities.values()), atol=1e-5)
+        np.testing.assert_allclose(
+            [float(out[f"prob_{genre}"]) for genre in GENRES], list(prediction.probabilities.values()), atol=1e-5
+        )
         assert out["predicted_genres"] == ",".join(prediction.chosen)
     problems = {row["id"]: row["problem"] for row in written if row["problem"]}
     assert problems == {"too-short": check_synopsis("짧은 줄거리"), "english": check_synopsis(rows[9]["synopsis"])}
     assert all(written_row["prob_드라마"] == "" for written_row in written if written_row["problem"])
 
 
-def test_cli_under_two_processes_writes_the_single_process_output(single_process_output, cli_input, lively_model, verdict_cache, tmp_path):
+def test_cli_under_two_processes_writes_the_single_process_output(
+    single_process_output, cli_input, lively_model, verdict_cache, tmp_path
+):
     output = tmp_path / "two.csv"
-    result = run_cli("--model", str(lively_model), str(cli_input[0]), "-o", str(output), processes=2, cache=verdict_cache)
+    result = run_cli(
+        "--model", str(lively_model), str(cli_input[0]), "-o", str(output), processes=2, cache=verdict_cache
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 process(es)" in result.stdout
     one, two = read_output(single_process_output), read_output(output)
@@ -337,7 +374,9 @@ def test_cli_under_two_processes_writes_the_single_process_output(single_process
     for first, second in zip(one, two):
         assert first["problem"] == second["problem"]
         if not first["problem"]:
-            np.testing.assert_allclose([float(first[f"prob_{g}"]) for g in GENRES], [float(second[f"prob_{g}"]) for g in GENRES], atol=1e-5)
+            np.testing.assert_allclose(
+                [float(first[f"prob_{g}"]) for g in GENRES], [float(second[f"prob_{g}"]) for g in GENRES], atol=1e-5
+            )
 
 
 def test_cli_reads_csv_with_a_chosen_text_column_and_plain_text(trained_model, verdict_cache, tmp_path):
@@ -348,11 +387,24 @@ def test_cli_reads_csv_with_a_chosen_text_column_and_plain_text(trained_model, v
         writer.writerows({"title": row["title"], "plot": row["synopsis"]} for row in read_corpus(limit=3))
     lines = tmp_path / "films.txt"
     lines.write_text("\n".join(SYNOPSES[:2]) + "\n\n", encoding="utf-8")
-    result = run_cli("--model", str(trained_model), str(table), "-o", str(tmp_path / "a.csv"), "--text_column", "plot", "--threshold", "0", cache=verdict_cache)
+    result = run_cli(
+        "--model",
+        str(trained_model),
+        str(table),
+        "-o",
+        str(tmp_path / "a.csv"),
+        "--text_column",
+        "plot",
+        "--threshold",
+        "0",
+        cache=verdict_cache,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     written = read_output(tmp_path / "a.csv")
     assert [row["title"] for row in written] == [row["title"] for row in read_corpus(limit=3)]
-    assert all(len(row["predicted_genres"].split(",")) == len(GENRES) for row in written)  # threshold 0 chooses everything
+    assert all(
+        len(row["predicted_genres"].split(",")) == len(GENRES) for row in written
+    )  # threshold 0 chooses everything
     result = run_cli("--model", str(trained_model), str(lines), "-o", str(tmp_path / "b.csv"), cache=verdict_cache)
     assert result.returncode == 0, result.stderr[-3000:]
     assert [row["synopsis"] for row in read_output(tmp_path / "b.csv")] == SYNOPSES[:2]
@@ -370,21 +422,29 @@ def write_bad_input(case: str, folder: Path) -> Path:
     return source
 
 
-@pytest.mark.parametrize(("case", "message"), [
-    ("missing file", "no such file"),
-    ("missing column", "column 'synopsis' not found in"),
-    ("empty file", "holds no rows"),
-    ("unsupported type", "unsupported file type .xlsx"),
-])
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing file", "no such file"),
+        ("missing column", "column 'synopsis' not found in"),
+        ("empty file", "holds no rows"),
+        ("unsupported type", "unsupported file type .xlsx"),
+    ],
+)
 def test_cli_bad_input_is_refused_with_a_message_and_exit_code_2(case, message, trained_model, tmp_path, capsys):
     from genre_model.predict import main
 
-    assert main(["--model", str(trained_model), str(write_bad_input(case, tmp_path)), "-o", str(tmp_path / "out.csv")]) == 2
+    assert (
+        main(["--model", str(trained_model), str(write_bad_input(case, tmp_path)), "-o", str(tmp_path / "out.csv")])
+        == 2
+    )
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out.csv").exists()
 
 
-@pytest.mark.parametrize(("case", "message"), [("missing column", "Pass --text_column plot"), ("missing model", "no such folder")])
+@pytest.mark.parametrize(
+    ("case", "message"), [("missing column", "Pass --text_column plot"), ("missing model", "no such folder")]
+)
 def test_cli_command_fails_without_a_traceback(case, message, trained_model, tmp_path):
     source, model = write_bad_input(case, tmp_path), str(trained_model)
     if case == "missing model":
@@ -392,7 +452,3 @@ def test_cli_command_fails_without_a_traceback(case, message, trained_model, tmp
     result = run_cli("--model", model, str(source), "-o", str(tmp_path / "out.csv"))
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
-
-
-def test_agreement_corpus_is_the_example_corpus():
-    assert EXAMPLE_CORPUS == PROJECT_ROOT / "examples" / "synopses.jsonl" and EXAMPLE_CORPUS.is_file()

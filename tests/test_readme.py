@@ -3,9 +3,10 @@
 import re
 
 import gradio
-from conftest import PROJECT_ROOT
 from huggingface_hub import SpaceCardData
 from huggingface_hub.repocard import RepoCard
+
+from helpers import PROJECT_ROOT
 
 
 def test_space_front_matter_names_the_app_and_the_pinned_gradio():

@@ -1,13 +1,14 @@
-"""genre_model.scratch: from-scratch encoders whose tokenizer keeps Hangul intact through save and reload, repeatable on a reused vocabulary."""
+"""genre_model.scratch: from-scratch encoders keeping Hangul through a save; repeatable on a reused vocabulary."""
 
 import os
 import subprocess
 import sys
 
-from conftest import OFFLINE_ENVIRONMENT, PROJECT_ROOT, read_corpus
 from transformers import AutoModel, AutoTokenizer
 
 from genre_model.scratch import HANGUL_SYLLABLES, save_scratch_encoder, train_wordpiece_tokenizer
+
+from helpers import OFFLINE_ENVIRONMENT, PROJECT_ROOT, read_corpus
 
 
 def test_korean_tokenizes_to_the_same_ids_without_unk_after_save_and_reload(tmp_path):
@@ -24,8 +25,14 @@ def test_korean_tokenizes_to_the_same_ids_without_unk_after_save_and_reload(tmp_
 
 def test_the_saved_encoder_has_the_requested_shape(tmp_path):
     texts = [row["synopsis"] for row in read_corpus(limit=100)]
-    folder = save_scratch_encoder(tmp_path, train_wordpiece_tokenizer(texts, vocab_size=800, max_length=64),
-                                  num_hidden_layers=1, hidden_size=32, num_attention_heads=2, intermediate_size=64)
+    folder = save_scratch_encoder(
+        tmp_path,
+        train_wordpiece_tokenizer(texts, vocab_size=800, max_length=64),
+        num_hidden_layers=1,
+        hidden_size=32,
+        num_attention_heads=2,
+        intermediate_size=64,
+    )
     model = AutoModel.from_pretrained(folder)
     assert model.config.num_hidden_layers == 1 and model.config.hidden_size == 32
     assert model.config.vocab_size == len(AutoTokenizer.from_pretrained(folder))
@@ -36,27 +43,67 @@ def test_an_encoder_built_on_a_reused_vocabulary_is_repeatable(tmp_path):
     # learning a vocabulary is not repeatable (tokenizers breaks ties in hash order); reusing one, with a seed, is
     texts = [row["synopsis"] for row in read_corpus(limit=100)]
     tokenizer = train_wordpiece_tokenizer(texts, vocab_size=800, max_length=64)
-    fresh = (save_scratch_encoder(tmp_path / "fresh", tokenizer, num_hidden_layers=1, hidden_size=32, num_attention_heads=2, intermediate_size=64)
-             / "tokenizer_config.json").read_text(encoding="utf-8")
-    tokenizer(texts, truncation=True, max_length=32)  # a tokenizer saved after use (train.py's) remembers its truncation
+    fresh = (
+        save_scratch_encoder(
+            tmp_path / "fresh",
+            tokenizer,
+            num_hidden_layers=1,
+            hidden_size=32,
+            num_attention_heads=2,
+            intermediate_size=64,
+        )
+        / "tokenizer_config.json"
+    ).read_text(encoding="utf-8")
+    tokenizer(
+        texts, truncation=True, max_length=32
+    )  # a tokenizer saved after use (train.py's) remembers its truncation
     source = tmp_path / "source"
     tokenizer.save_pretrained(source)
     built = []
     for name in ("first", "second"):
-        command = [sys.executable, "-m", "genre_model.scratch", "--tokenizer", str(source), "--output_dir", str(tmp_path / name), "--seed", "3",
-                   "--max_length", "64", "--num_hidden_layers", "1", "--hidden_size", "32", "--num_attention_heads", "2", "--intermediate_size", "64"]
-        result = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT, env=os.environ | OFFLINE_ENVIRONMENT, timeout=300)
+        command = [
+            sys.executable,
+            "-m",
+            "genre_model.scratch",
+            "--tokenizer",
+            str(source),
+            "--output_dir",
+            str(tmp_path / name),
+            "--seed",
+            "3",
+            "--max_length",
+            "64",
+            "--num_hidden_layers",
+            "1",
+            "--hidden_size",
+            "32",
+            "--num_attention_heads",
+            "2",
+            "--intermediate_size",
+            "64",
+        ]
+        result = subprocess.run(
+            command, capture_output=True, text=True, cwd=PROJECT_ROOT, env=os.environ | OFFLINE_ENVIRONMENT, timeout=300
+        )
         assert result.returncode == 0, result.stderr
         built.append(tmp_path / name)
     assert (built[0] / "model.safetensors").read_bytes() == (built[1] / "model.safetensors").read_bytes()
     for folder in built:
         assert AutoTokenizer.from_pretrained(folder).get_vocab() == AutoTokenizer.from_pretrained(source).get_vocab()
-        assert (folder / "tokenizer_config.json").read_text(encoding="utf-8") == fresh  # nothing of the source's use carried over
+        assert (folder / "tokenizer_config.json").read_text(
+            encoding="utf-8"
+        ) == fresh  # nothing of the source's use carried over
 
 
 def test_the_command_needs_a_corpus_or_a_tokenizer(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "genre_model.scratch", "--output_dir", str(tmp_path)], capture_output=True, text=True,
-                            cwd=PROJECT_ROOT, env=os.environ | OFFLINE_ENVIRONMENT, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "genre_model.scratch", "--output_dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=os.environ | OFFLINE_ENVIRONMENT,
+        timeout=300,
+    )
     assert result.returncode == 2 and "--corpus" in result.stderr and "--tokenizer" in result.stderr
 
 
@@ -70,6 +117,8 @@ def test_words_with_syllables_the_corpus_never_used_keep_their_known_parts():
     tokens = tokenizer.tokenize(f"{unseen[0]}사랑 사랑{unseen[1]}")
     assert tokenizer.unk_token not in tokens
     assert tokens[0] == unseen[0] and tokens[-1] == f"##{unseen[1]}"
-    assert tokenizer.convert_tokens_to_string(tokens) == f"{unseen[0]}사랑 사랑{unseen[1]}"  # every piece of both words kept
+    assert (
+        tokenizer.convert_tokens_to_string(tokens) == f"{unseen[0]}사랑 사랑{unseen[1]}"
+    )  # every piece of both words kept
     vocabulary = tokenizer.get_vocab()
     assert all(syllable in vocabulary and f"##{syllable}" in vocabulary for syllable in HANGUL_SYLLABLES)

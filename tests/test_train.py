@@ -1,40 +1,57 @@
 """train.py end to end, as users run it: `accelerate launch train.py ...` in real processes."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import OFFLINE_ENVIRONMENT, PROJECT_ROOT, TINY_TRAINING_FLAGS, launch_training, read_corpus, write_jsonl
 from safetensors.numpy import load_file
 from sklearn.metrics import f1_score
 
 from genre_model import model_folder
-from genre_model.genres import GENRES, to_multi_hot
+from genre_model.genres import GENRES
+from genre_model.predict import GenrePredictor
+from genre_model.tables import write_jsonl
+
+import train
+from helpers import TINY_TRAINING_FLAGS, launch_training, read_corpus
+
+SYNOPSIS_BY_ID = {row["id"]: row["synopsis"] for row in read_corpus()}
 
 
-def read_test_predictions(folder):
-    with open(folder / model_folder.TEST_PREDICTIONS_FILE, encoding="utf-8") as lines:
-        rows = [json.loads(line) for line in lines]
-    y_true = np.array([to_multi_hot(row["genres"]) for row in rows], dtype=int)
-    probabilities = np.array([[row["probabilities"][genre] for genre in GENRES] for row in rows])
-    return [row["id"] for row in rows], y_true, probabilities
+def recomputed_test_scores(folder):
+    """The folder's test rows scored again by the predictor the app uses (fp32), at the folder's thresholds."""
+    record = model_folder.read_training_record(folder)
+    row_ids, labels, saved_probabilities = model_folder.prediction_arrays(record.test_predictions)
+    predictor = GenrePredictor.load(folder, device="cpu", fast_cpu=False)
+    scores = predictor.score([SYNOPSIS_BY_ID[row_id] for row_id in row_ids])
+    return record, labels, saved_probabilities, scores
 
 
-def recompute_probabilities(folder, row_ids):
-    """One process, plain 🤗 pipeline: the reference the training run's own evaluation must match."""
-    from transformers import pipeline
-
-    texts = {row["id"]: row["synopsis"] for row in read_corpus()}
-    classifier = pipeline("text-classification", model=str(folder), top_k=None, device="cpu")
-    outputs = classifier([texts[row_id] for row_id in row_ids], truncation=True, max_length=128)
-    return np.array([[{s["label"]: s["score"] for s in output}[genre] for genre in GENRES] for output in outputs])
+def assert_metrics_are_what_the_predictor_serves(folder):
+    record, labels, saved_probabilities, scores = recomputed_test_scores(folder)
+    assert scores.windows.max() > 1, "the test split should hold synopses longer than the window"
+    np.testing.assert_allclose(scores.probabilities, saved_probabilities, atol=2e-5)
+    served = record.thresholds.decide(scores.probabilities)
+    for average in ("micro", "macro", "samples"):
+        assert round(record.metrics["test"]["tuned_thresholds"][f"{average}_f1"], 4) == round(
+            f1_score(labels, served, average=average, zero_division=0), 4
+        )
 
 
 def test_training_writes_a_self_describing_model_folder(trained_model):
-    for name in ("model.safetensors", "config.json", "tokenizer.json", model_folder.THRESHOLDS_FILE, model_folder.METRICS_FILE, model_folder.SPLITS_FILE,
-                 model_folder.DROP_REPORT_FILE, model_folder.TRAINING_ARGS_FILE, model_folder.TEST_PREDICTIONS_FILE, model_folder.CHART_FILE, model_folder.CARD_FILE):
+    for name in (
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        model_folder.THRESHOLDS_FILE,
+        model_folder.METRICS_FILE,
+        model_folder.SPLITS_FILE,
+        model_folder.DROP_REPORT_FILE,
+        model_folder.TRAINING_ARGS_FILE,
+        model_folder.TEST_PREDICTIONS_FILE,
+        model_folder.CHART_FILE,
+        model_folder.CARD_FILE,
+    ):
         assert (trained_model / name).is_file(), name
     config = json.loads((trained_model / "config.json").read_text(encoding="utf-8"))
     assert config["problem_type"] == "multi_label_classification"
@@ -58,38 +75,71 @@ def test_pipeline_on_the_saved_folder_gives_twenty_sigmoid_scores(trained_model)
 
 
 def test_saved_metrics_equal_scikit_learn_recomputed_from_saved_predictions(trained_model):
-    _, y_true, probabilities = read_test_predictions(trained_model)
-    metrics = json.loads((trained_model / model_folder.METRICS_FILE).read_text())["test"]
-    thresholds = model_folder.read_thresholds(trained_model).vector()
-    for mode, cutoffs in (("threshold_0.5", 0.5), ("tuned_thresholds", thresholds)):
+    record = model_folder.read_training_record(trained_model)
+    _, y_true, probabilities = model_folder.prediction_arrays(record.test_predictions)
+    for mode, cutoffs in (("threshold_0.5", 0.5), ("tuned_thresholds", record.thresholds.vector())):
         y_pred = probabilities >= cutoffs
         for average in ("micro", "macro", "samples"):
-            assert metrics[mode][f"{average}_f1"] == pytest.approx(f1_score(y_true, y_pred, average=average, zero_division=0), abs=1e-6)
+            assert record.metrics["test"][mode][f"{average}_f1"] == pytest.approx(
+                f1_score(y_true, y_pred, average=average, zero_division=0), abs=1e-6
+            )
 
 
-def test_saved_predictions_come_from_the_saved_weights_and_cover_the_test_split_only(trained_model):
-    row_ids, _, probabilities = read_test_predictions(trained_model)
-    splits = json.loads((trained_model / model_folder.SPLITS_FILE).read_text(encoding="utf-8"))
-    assert sorted(row_ids) == sorted(splits["rows"]["test"]["row_ids"])
-    assert not set(row_ids) & set(splits["rows"]["train"]["row_ids"])
-    np.testing.assert_allclose(probabilities, recompute_probabilities(trained_model, row_ids), atol=1e-4)
+def test_test_scores_are_the_scores_of_what_the_predictor_serves(trained_model):
+    assert_metrics_are_what_the_predictor_serves(trained_model)
 
 
-def test_two_processes_evaluate_exactly_like_one(tiny_encoder, tmp_path):
-    # 97 rows: an odd test split, so the last batch is uneven across the two processes
+def test_saved_predictions_cover_the_test_split_only(trained_model):
+    record = model_folder.read_training_record(trained_model)
+    row_ids = [prediction.id for prediction in record.test_predictions]
+    assert sorted(row_ids) == sorted(record.split_rows["test"]["row_ids"])
+    assert not set(row_ids) & set(record.split_rows["train"]["row_ids"])
+
+
+def test_two_processes_evaluate_exactly_like_the_predictor(tiny_encoder, tmp_path):
+    # 97 rows: an odd number of test windows, so the last batch is uneven across the two processes
     dataset = write_jsonl(tmp_path / "films.jsonl", read_corpus(limit=97))
     output_dir = tmp_path / "ddp"
-    result = launch_training("--dataset", str(dataset), "--model_name_or_path", str(tiny_encoder), "--output_dir", str(output_dir), *TINY_TRAINING_FLAGS,
-                             "--gradient_accumulation_steps", "2", "--report_to", "tensorboard", processes=2)
+    result = launch_training(
+        "--dataset",
+        str(dataset),
+        "--model_name_or_path",
+        str(tiny_encoder),
+        "--output_dir",
+        str(output_dir),
+        *TINY_TRAINING_FLAGS,
+        "--gradient_accumulation_steps",
+        "2",
+        "--report_to",
+        "tensorboard",
+        processes=2,
+    )
     assert "batch 32 on 2 process(es)" in result.stdout + result.stderr  # 8 per device x 2 processes x 2 accumulated
     assert list((output_dir / "runs").rglob("events.out.tfevents.*"))
-    row_ids, _, probabilities = read_test_predictions(output_dir)
+    row_ids = [prediction.id for prediction in model_folder.read_training_record(output_dir).test_predictions]
     assert len(row_ids) == len(set(row_ids))  # gather_for_metrics dropped the padding duplicates
-    np.testing.assert_allclose(probabilities, recompute_probabilities(output_dir, row_ids), atol=1e-4)
+    assert_metrics_are_what_the_predictor_serves(output_dir)
+
+
+def test_training_computes_with_every_core_under_the_readme_launch_line(training_log):
+    from genre_model.cpu_threads import physical_core_count
+
+    cores = physical_core_count()
+    if cores < 2:
+        pytest.skip("a one-core machine has one thread to use")
+    assert f"computing with {cores} CPU threads per process" in training_log[1]
 
 
 def test_a_run_stopped_midway_and_resumed_ends_like_an_uninterrupted_run(tiny_encoder, small_dataset, tmp_path):
-    common = ["--dataset", str(small_dataset), "--model_name_or_path", str(tiny_encoder), *TINY_TRAINING_FLAGS, "--checkpointing_steps", "4"]
+    common = [
+        "--dataset",
+        str(small_dataset),
+        "--model_name_or_path",
+        str(tiny_encoder),
+        *TINY_TRAINING_FLAGS,
+        "--checkpointing_steps",
+        "4",
+    ]
     launch_training(*common, "--output_dir", str(tmp_path / "straight"))
     interrupted = tmp_path / "interrupted"
     stopped = launch_training(*common, "--output_dir", str(interrupted), "--stop_after_steps", "7")
@@ -97,54 +147,187 @@ def test_a_run_stopped_midway_and_resumed_ends_like_an_uninterrupted_run(tiny_en
     assert not (interrupted / "model.safetensors").exists()
     launch_training(*common, "--output_dir", str(interrupted), "--resume_from_checkpoint", "latest")
 
-    straight_weights, resumed_weights = load_file(tmp_path / "straight" / "model.safetensors"), load_file(interrupted / "model.safetensors")
+    straight_weights, resumed_weights = (
+        load_file(tmp_path / "straight" / "model.safetensors"),
+        load_file(interrupted / "model.safetensors"),
+    )
     assert straight_weights.keys() == resumed_weights.keys()
     for name in straight_weights:
         np.testing.assert_allclose(resumed_weights[name], straight_weights[name], atol=1e-6, err_msg=name)
-    straight, resumed = (json.loads((folder / model_folder.METRICS_FILE).read_text()) for folder in (tmp_path / "straight", interrupted))
+    straight, resumed = (
+        json.loads((folder / model_folder.METRICS_FILE).read_text()) for folder in (tmp_path / "straight", interrupted)
+    )
     assert resumed["history"] == straight["history"] and resumed["test"] == straight["test"]
     assert len(list((interrupted / "checkpoints").glob("step_*"))) <= 2  # --save_total_limit prunes old ones
-
-
-def run_train_script(*flags, env=None):
-    """train.py in a plain process (what a single-process `accelerate launch` runs), to read its own output."""
-    return subprocess.run([sys.executable, str(PROJECT_ROOT / "train.py"), *flags], capture_output=True, text=True, timeout=120,
-                          env=(env or {}) | OFFLINE_ENVIRONMENT | {"PATH": "/usr/bin:/bin"}, cwd=PROJECT_ROOT)
 
 
 @pytest.mark.parametrize(
     "rows, flags, message",
     [
-        (None, ["--text_column", "plot"], "column 'plot' not found; available: "),
+        (None, ["--text_column", "plot"], "column 'plot' not found in "),
         ([], [], "is empty"),
-        ([{"synopsis": "오래된 극장을 지키는 노인과 소년의 우정을 그린 이야기. " * 3, "genres": ["무협"]}] * 30, [], "no_known_genre"),
-        ([{"synopsis": "오래된 극장을 지키는 노인과 소년의 우정을 그린 이야기. " * 3, "genres": 5}] * 30, [], "must hold a list of genre names or a string"),
+        (
+            [{"synopsis": "오래된 극장을 지키는 노인과 소년의 우정을 그린 이야기. " * 3, "genres": ["무협"]}] * 30,
+            [],
+            "no_known_genre",
+        ),
+        (
+            [{"synopsis": "오래된 극장을 지키는 노인과 소년의 우정을 그린 이야기. " * 3, "genres": 5}] * 30,
+            [],
+            "must hold a list of genre names or a string",
+        ),
+        (None, ["--checkpointing_steps", "often"], "--checkpointing_steps must be"),
+        (None, ["--resume_from_checkpoint", "latest"], "no checkpoint in"),
+        (None, ["--test_fraction", "0.95"], "split fractions must be in (0, 1)"),
     ],
-    ids=["missing column", "empty file", "unknown genres only", "genres neither list nor string"],
+    ids=[
+        "missing column",
+        "empty file",
+        "unknown genres only",
+        "genres neither list nor string",
+        "bad checkpointing",
+        "nothing to resume",
+        "no rows left to train",
+    ],
 )
-def test_bad_data_gives_a_clear_message_and_a_non_zero_exit(tiny_encoder, tmp_path, rows, flags, message):
-    dataset = write_jsonl(tmp_path / "d.jsonl", read_corpus(limit=40) if rows is None else rows)
-    result = run_train_script("--dataset", str(dataset), "--model_name_or_path", str(tiny_encoder), "--output_dir", str(tmp_path / "out"), *flags)
-    assert result.returncode == 2
-    assert message in result.stderr and "Traceback" not in result.stderr
+def test_bad_input_gives_one_error_line_and_exit_code_2(tiny_encoder, tmp_path, capsys, rows, flags, message):
+    dataset = tmp_path / "d.jsonl"
+    if rows == []:
+        dataset.write_text("")
+    else:
+        write_jsonl(dataset, read_corpus(limit=40) if rows is None else rows)
+    code = train.main(
+        [
+            "--dataset",
+            str(dataset),
+            "--model_name_or_path",
+            str(tiny_encoder),
+            "--output_dir",
+            str(tmp_path / "out"),
+            *flags,
+        ]
+    )
+    error = capsys.readouterr().err
+    assert code == 2 and message in error and error.count("error:") == 1, error
 
 
-def test_push_without_a_token_fails_before_training(tiny_encoder, small_dataset, tmp_path):
-    result = run_train_script("--dataset", str(small_dataset), "--model_name_or_path", str(tiny_encoder), "--output_dir", str(tmp_path / "out"), "--push_to_hub",
-                              env={"HF_HOME": str(tmp_path / "hf-home"), "HF_TOKEN": ""})
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "needs a Hugging Face token" in result.stderr and "hf auth login" in result.stderr
+def test_push_without_a_token_fails_before_training(tiny_encoder, small_dataset, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("HF_TOKEN", "")
+    code = train.main(
+        [
+            "--dataset",
+            str(small_dataset),
+            "--model_name_or_path",
+            str(tiny_encoder),
+            "--output_dir",
+            str(tmp_path / "out"),
+            "--push_to_hub",
+        ]
+    )
+    error = capsys.readouterr().err
+    assert code == 2 and "needs a Hugging Face token" in error and "hf auth login" in error
     assert not (tmp_path / "out").exists()
 
 
-def test_an_unloadable_encoder_is_explained(small_dataset, tmp_path):
-    result = run_train_script("--dataset", str(small_dataset), "--model_name_or_path", "klue/bert-base", "--output_dir", str(tmp_path / "out"), env={"HF_HOME": str(tmp_path / "hf-home")})
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "cannot load 'klue/bert-base'" in result.stderr
+def test_an_unloadable_encoder_is_explained(small_dataset, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    code = train.main(
+        [
+            "--dataset",
+            str(small_dataset),
+            "--model_name_or_path",
+            "klue/bert-base",
+            "--output_dir",
+            str(tmp_path / "out"),
+        ]
+    )
+    assert code == 2 and "cannot load 'klue/bert-base'" in capsys.readouterr().err
 
 
-def test_help_documents_every_option():
-    result = run_train_script("--help")
-    assert result.returncode == 0
-    for option in ("--dataset", "--model_name_or_path", "--resume_from_checkpoint", "--push_to_hub", "--pos_weight_cap", "--gradient_accumulation_steps"):
-        assert option in result.stdout
+def test_a_bad_run_under_accelerate_launch_ends_with_our_error_line(tiny_encoder, tmp_path):
+    dataset = write_jsonl(tmp_path / "d.jsonl", read_corpus(limit=40))
+    result = launch_training(
+        "--dataset",
+        str(dataset),
+        "--model_name_or_path",
+        str(tiny_encoder),
+        "--output_dir",
+        str(tmp_path / "out"),
+        "--text_column",
+        "plot",
+        check=False,
+    )
+    assert result.returncode != 0
+    assert (
+        "error: column 'plot' not found in" in result.stderr
+        and "Traceback (most recent call last)" not in result.stderr.split("error:")[0]
+    )
+
+
+def test_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        train.main(["--help"])
+    assert exit_.value.code == 0
+    shown = capsys.readouterr().out
+    for option in (
+        "--dataset",
+        "--model_name_or_path",
+        "--resume_from_checkpoint",
+        "--push_to_hub",
+        "--pos_weight_cap",
+        "--gradient_accumulation_steps",
+    ):
+        assert option in shown
+
+
+# ---- checkpoint now? stop now? ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("checkpointing", ["epoch", "no", "3"])
+@pytest.mark.parametrize("stop_after", [None, 6, 9])
+def test_every_combination_of_step_epoch_end_and_options_keeps_the_rules(checkpointing, stop_after):
+    max_steps = 9
+    for step in range(1, max_steps + 1):
+        for epoch_over in (False, True):
+            for early_stop in (False, True) if epoch_over else (False,):
+                plan = train.plan_after_step(
+                    step,
+                    epoch_over=epoch_over,
+                    early_stop=early_stop,
+                    checkpointing_steps=checkpointing,
+                    stop_after_steps=stop_after,
+                    max_steps=max_steps,
+                )
+                where = (step, epoch_over, early_stop)
+                # training ends only after an epoch's evaluation, when it stopped early or ran out of steps
+                assert plan.finish == (epoch_over and (early_stop or step == max_steps)), where
+                # a pause comes exactly at --stop_after_steps, unless the run is over anyway, and with a checkpoint
+                assert plan.pause == (step == stop_after and not plan.finish), where
+                assert not plan.pause or plan.save, where
+                # checkpoints otherwise follow --checkpointing_steps: every epoch end, every N steps, or never
+                scheduled = {"epoch": epoch_over, "no": False, "3": step % 3 == 0}[checkpointing]
+                assert plan.save == (scheduled or plan.pause), where
+
+
+def test_the_plan_in_the_cases_users_meet():
+    plan = train.plan_after_step
+    assert plan(
+        5, epoch_over=False, early_stop=False, checkpointing_steps="epoch", stop_after_steps=None, max_steps=10
+    ) == train.Plan(False, False, False)
+    assert plan(
+        5, epoch_over=True, early_stop=False, checkpointing_steps="epoch", stop_after_steps=None, max_steps=10
+    ) == train.Plan(True, False, False)
+    assert plan(
+        4, epoch_over=False, early_stop=False, checkpointing_steps="2", stop_after_steps=None, max_steps=10
+    ).save
+    assert plan(
+        5, epoch_over=False, early_stop=False, checkpointing_steps="no", stop_after_steps=5, max_steps=10
+    ) == train.Plan(True, True, False)
+    # the last step ends the run: nothing to pause for, however --stop_after_steps is set
+    assert plan(
+        10, epoch_over=True, early_stop=False, checkpointing_steps="no", stop_after_steps=10, max_steps=10
+    ) == train.Plan(False, False, True)
+    assert plan(
+        6, epoch_over=True, early_stop=True, checkpointing_steps="no", stop_after_steps=None, max_steps=10
+    ).finish

@@ -34,21 +34,14 @@ from genre_model.collect.rules import FilmRules, film_drop_reason
 from genre_model.collect.synopses import collect_synopses, load_synopses, save_synopses
 from genre_model.collect.workdir import Workdir
 from genre_model.collect.xlsx import read_kobis_export
+from genre_model.errors import run_command
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     logging.getLogger("genre_model").setLevel(logging.INFO)
-    try:
-        args.run(args)
-    except CollectError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: rerunning the same command resumes from the cache", file=sys.stderr)
-        return 130
-    return 0
+    return run_command(lambda: args.run(args), interrupted="rerunning the same command resumes from the cache")
 
 
 def run_films(args: argparse.Namespace) -> None:
@@ -57,7 +50,12 @@ def run_films(args: argparse.Namespace) -> None:
         films = read_kobis_export(args.xlsx)
         origin = f"read from {args.xlsx}"
     else:
-        key = _api_key(args.kobis_key, "KOBIS_API_KEY", "--kobis-key", alternative=" (or use --xlsx FILE, the KOBIS website's export)")
+        key = _api_key(
+            args.kobis_key,
+            "KOBIS_API_KEY",
+            "--kobis-key",
+            alternative=" (or use --xlsx FILE, the KOBIS website's export)",
+        )
         with closing(ResponseCache(workdir.cache)) as cache:
             client = ApiClient(cache, _network(args))
             films = fetch_film_list(client, key, years=args.years)
@@ -143,7 +141,7 @@ def _rules(args: argparse.Namespace) -> FilmRules:
 
 
 def _year_range(text: str) -> tuple[int, int]:
-    """"2000-2023" or "2019"."""
+    """ "2000-2023" or "2019"."""
     try:
         start, _, end = text.partition("-")
         years = (int(start), int(end or start))
@@ -175,18 +173,28 @@ def _count(text: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     workdir = argparse.ArgumentParser(add_help=False)
     workdir.add_argument(
-        "--workdir", type=Path, default=Path("data/collect"), help="where the steps keep their files (default: %(default)s)"
+        "--workdir",
+        type=Path,
+        default=Path("data/collect"),
+        help="where the steps keep their files (default: %(default)s)",
     )
 
     network = argparse.ArgumentParser(add_help=False)
-    network.add_argument("--rate", type=_positive_number, default=2.0, help="requests per second (default: %(default)s)")
+    network.add_argument(
+        "--rate", type=_positive_number, default=2.0, help="requests per second (default: %(default)s)"
+    )
     network.add_argument(
         "--retries", type=_count, default=4, help="retries on timeouts, 429, 5xx, bad JSON (default: %(default)s)"
     )
     network.add_argument(
-        "--backoff", type=_positive_number, default=1.0, help="seconds before the first retry, doubling (default: %(default)s)"
+        "--backoff",
+        type=_positive_number,
+        default=1.0,
+        help="seconds before the first retry, doubling (default: %(default)s)",
     )
-    network.add_argument("--timeout", type=_positive_number, default=30.0, help="seconds per request (default: %(default)s)")
+    network.add_argument(
+        "--timeout", type=_positive_number, default=30.0, help="seconds per request (default: %(default)s)"
+    )
 
     rules = argparse.ArgumentParser(add_help=False)
     rules.add_argument(
@@ -219,7 +227,9 @@ def _parser() -> argparse.ArgumentParser:
 
     build = steps.add_parser("build", parents=[workdir, rules], help="3. the dataset (Parquet, JSON Lines, card)")
     build.add_argument(
-        "--keep-duplicates", action="store_true", help="keep films whose synopsis repeats an earlier one (default: dropped)"
+        "--keep-duplicates",
+        action="store_true",
+        help="keep films whose synopsis repeats an earlier one (default: dropped)",
     )
     build.add_argument("--output", type=Path, help="dataset folder (default: <workdir>/dataset)")
     build.set_defaults(run=run_build)

@@ -17,9 +17,9 @@ from pathlib import Path
 from genre_model.collect.films import Film
 from genre_model.collect.rules import FilmRules, film_drop_reason
 from genre_model.collect.synopses import MATCHED, STATUS_DESCRIPTIONS, SynopsisRecord
-from genre_model.collect.workdir import write_jsonl
 from genre_model.data import normalize_text
 from genre_model.genres import parse_genres
+from genre_model.tables import write_jsonl
 
 PARQUET_FILE = "genre_synopses.parquet"
 JSONL_FILE = "genre_synopses.jsonl"
@@ -84,7 +84,11 @@ def _all_rules(rules: FilmRules, drop_duplicates: bool) -> dict[str, str]:
         NOT_LOOKED_UP: "no synopsis: not looked up (rerun `synopses` with the same rule flags)",
         **{status: f"no synopsis: {text}" for status, text in STATUS_DESCRIPTIONS.items() if status != MATCHED},
     }
-    duplicates = {DUPLICATE: "same synopsis as an earlier film (ignoring spacing, punctuation and case, as train.py does)"} if drop_duplicates else {}
+    duplicates = (
+        {DUPLICATE: "same synopsis as an earlier film (ignoring spacing, punctuation and case, as train.py does)"}
+        if drop_duplicates
+        else {}
+    )
     return rules.descriptions() | synopsis_rules | duplicates
 
 

@@ -10,7 +10,7 @@ own transaction: a process killed mid-run leaves whole rows or none.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -22,7 +22,8 @@ class ResponseCache:
         self._connection = sqlite3.connect(path)
         with self._connection:
             self._connection.execute(
-                "CREATE TABLE IF NOT EXISTS responses (request TEXT PRIMARY KEY, body TEXT NOT NULL, fetched_at TEXT NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS responses "
+                "(request TEXT PRIMARY KEY, body TEXT NOT NULL, fetched_at TEXT NOT NULL)"
             )
 
     def get(self, request: str) -> str | None:
@@ -30,10 +31,11 @@ class ResponseCache:
         return row[0] if row else None
 
     def put(self, request: str, body: str) -> None:
-        fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        fetched_at = datetime.now(UTC).isoformat(timespec="seconds")
         with self._connection:
             self._connection.execute(
-                "INSERT OR REPLACE INTO responses (request, body, fetched_at) VALUES (?, ?, ?)", (request, body, fetched_at)
+                "INSERT OR REPLACE INTO responses (request, body, fetched_at) VALUES (?, ?, ?)",
+                (request, body, fetched_at),
             )
 
     def __len__(self) -> int:

@@ -43,15 +43,18 @@ def write_card(report: BuildReport, out_dir: Path) -> Path:
 def _front_matter(rows: int) -> str:
     from huggingface_hub import DatasetCardData
 
-    return DatasetCardData(
-        language=["ko"],
-        license="other",
-        task_categories=["text-classification"],
-        task_ids=["multi-label-classification"],
-        size_categories=[size_category(rows)],
-        pretty_name="Korean film synopses with genres (KOBIS + KMDb)",
-        configs=[{"config_name": "default", "data_files": [{"split": "train", "path": PARQUET_FILE}]}],
-    ).to_yaml() + "\n"
+    return (
+        DatasetCardData(
+            language=["ko"],
+            license="other",
+            task_categories=["text-classification"],
+            task_ids=["multi-label-classification"],
+            size_categories=[size_category(rows)],
+            pretty_name="Korean film synopses with genres (KOBIS + KMDb)",
+            configs=[{"config_name": "default", "data_files": [{"split": "train", "path": PARQUET_FILE}]}],
+        ).to_yaml()
+        + "\n"
+    )
 
 
 def _table(header: tuple[str, ...], rows: list[tuple]) -> str:

@@ -1,13 +1,14 @@
 """One film as the film list describes it, whichever source (KOBIS API or website export) it came from.
 
-    films = load_films(workdir)        # after `python -m genre_model.collect films`
+films = load_films(workdir)        # after `python -m genre_model.collect films`
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from genre_model.collect.workdir import Workdir, read_jsonl, write_jsonl
+from genre_model.collect.workdir import Workdir, read_jsonl
+from genre_model.tables import write_jsonl
 
 
 @dataclass(frozen=True)

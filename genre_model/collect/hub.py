@@ -60,4 +60,6 @@ def _hub_call(doing: str, call: Callable[[], T]) -> T:
     # The Hub client raises from several hierarchies (its own, httpx's, OSError for offline
     # mode); whichever it is, nothing was pushed and the message is what the user needs.
     except Exception as error:
-        raise CollectError(f"{doing} failed: {str(error).rstrip('.')}. If the token is the problem, {LOGIN_HINT}") from None
+        raise CollectError(
+            f"{doing} failed: {str(error).rstrip('.')}. If the token is the problem, {LOGIN_HINT}"
+        ) from None

@@ -16,7 +16,8 @@ from typing import Protocol
 from tqdm import tqdm
 
 from genre_model.collect.films import Film
-from genre_model.collect.workdir import Workdir, read_jsonl, write_jsonl
+from genre_model.collect.workdir import Workdir, read_jsonl
+from genre_model.tables import write_jsonl
 
 MATCHED = "matched"
 NO_MATCH = "no_match"  # the source knows no film with this title and year

@@ -68,7 +68,9 @@ def _sheet_rows(path: Path) -> tuple[str, list[tuple]]:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as error:
-        raise CollectError(f"cannot read {path} as an .xlsx spreadsheet ({error}); export the list from the KOBIS website as Excel") from None
+        raise CollectError(
+            f"cannot read {path} as an .xlsx spreadsheet ({error}); export the list from the KOBIS website as Excel"
+        ) from None
     if SHEET in workbook.sheetnames:
         sheet = workbook[SHEET]
     else:

@@ -1,12 +1,13 @@
-"""examples/synopses.jsonl: the project's own corpus keeps the promises the docs, tests and demo model rely on."""
+"""genre_model.corpus: the project's own corpus keeps the promises the docs, tests and demo model rely on."""
 
 from collections import Counter
 
 import pytest
-from conftest import read_corpus
 
 from genre_model.data import normalize_text
 from genre_model.genres import GENRES, parse_genres
+
+from helpers import read_corpus
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +38,12 @@ def test_the_corpus_is_multi_label_and_mixes_korean_and_foreign_films(corpus):
     korean = sum(row["nation"] == "한국" for row in corpus)
     assert 0.4 < several / len(corpus) < 0.9
     assert 0.3 < korean / len(corpus) < 0.7
+
+
+def test_the_corpus_ships_inside_the_package_and_examples_points_to_it():
+    from genre_model.corpus import EXAMPLE_CORPUS
+
+    from helpers import PROJECT_ROOT
+
+    assert EXAMPLE_CORPUS.is_file() and EXAMPLE_CORPUS.parent == PROJECT_ROOT / "genre_model" / "corpus"
+    assert (PROJECT_ROOT / "examples" / "synopses.jsonl").resolve() == EXAMPLE_CORPUS.resolve()
