@@ -109,7 +109,7 @@ def save_scratch_encoder(output_dir: str | Path, tokenizer: PreTrainedTokenizerB
     return output_dir
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--corpus", help="a table (JSON Lines, CSV, ..., .txt) with a synopsis column to learn the vocabulary from"
@@ -129,7 +129,7 @@ def main() -> None:
     parser.add_argument("--hidden_size", type=int, default=256)
     parser.add_argument("--num_attention_heads", type=int, default=4)
     parser.add_argument("--intermediate_size", type=int, default=1024)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not args.tokenizer and not args.corpus:
         parser.error("give --corpus to learn a vocabulary from, or --tokenizer to reuse one")
 

@@ -2,24 +2,29 @@
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m pytest tests/test_collect.py -q
 
-The collector runs as a subprocess through its CLI, as a user runs it; the fake
+Each step runs through the CLI's own entry point, `main(argv)`, with the
+environment a user would set (in this process, to save an interpreter start a
+step); the interrupted run is a real process, killed mid-request. The fake
 server (tests/fake_apis.py) says what each film should become and counts every
 request it answers.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 from collections import Counter
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
+from genre_model.collect.__main__ import main
 from genre_model.collect.build import build_rows
 from genre_model.collect.films import Film, load_films
 from genre_model.collect.kmdb import KmdbFilm, normalize_title, pick_match, strip_highlights
@@ -54,9 +59,14 @@ def cli_command(step: str, *args: str, workdir: Path) -> list[str]:
 
 
 def collect(step: str, *args: str, workdir: Path, server: FakeApis | None = None, env: dict | None = None):
-    """Run one CLI step as a subprocess against the fake server."""
+    """Run one CLI step (`python -m genre_model.collect`'s main) against the fake server, with its output captured."""
     command = cli_command(step, *args, workdir=workdir)
-    return subprocess.run(command, cwd=REPO, env=cli_env(server, env), capture_output=True, text=True, timeout=120)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(stdout), redirect_stderr(stderr):
+        for name, value in cli_env(server, env).items():
+            patch.setenv(name, value)
+        code = main(command[3:])
+    return subprocess.CompletedProcess(command, code, stdout.getvalue(), stderr.getvalue())
 
 
 def succeed(step: str, *args: str, **kwargs) -> subprocess.CompletedProcess:

@@ -4,9 +4,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 from transformers import AutoModel, AutoTokenizer
 
-from genre_model.scratch import HANGUL_SYLLABLES, save_scratch_encoder, train_wordpiece_tokenizer
+from genre_model.scratch import HANGUL_SYLLABLES, main, save_scratch_encoder, train_wordpiece_tokenizer
 
 from helpers import OFFLINE_ENVIRONMENT, PROJECT_ROOT, read_corpus
 
@@ -95,16 +96,11 @@ def test_an_encoder_built_on_a_reused_vocabulary_is_repeatable(tmp_path):
         ) == fresh  # nothing of the source's use carried over
 
 
-def test_the_command_needs_a_corpus_or_a_tokenizer(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "genre_model.scratch", "--output_dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env=os.environ | OFFLINE_ENVIRONMENT,
-        timeout=300,
-    )
-    assert result.returncode == 2 and "--corpus" in result.stderr and "--tokenizer" in result.stderr
+def test_the_command_needs_a_corpus_or_a_tokenizer(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--output_dir", str(tmp_path)])
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--corpus" in error and "--tokenizer" in error
 
 
 def test_words_with_syllables_the_corpus_never_used_keep_their_known_parts():

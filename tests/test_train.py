@@ -130,10 +130,11 @@ def test_training_computes_with_every_core_under_the_readme_launch_line(training
     assert f"computing with {cores} CPU threads per process" in training_log[1]
 
 
-def test_a_run_stopped_midway_and_resumed_ends_like_an_uninterrupted_run(tiny_encoder, small_dataset, tmp_path):
+def test_a_run_stopped_midway_and_resumed_ends_like_an_uninterrupted_run(tiny_encoder, tmp_path):
+    dataset = write_jsonl(tmp_path / "films.jsonl", read_corpus(limit=120))  # 12 steps an epoch
     common = [
         "--dataset",
-        str(small_dataset),
+        str(dataset),
         "--model_name_or_path",
         str(tiny_encoder),
         *TINY_TRAINING_FLAGS,

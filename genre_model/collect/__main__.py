@@ -39,7 +39,8 @@ from genre_model.errors import run_command
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    # force: the logs go to this call's stderr, also when main() runs more than once in one process
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", force=True)
     logging.getLogger("genre_model").setLevel(logging.INFO)
     return run_command(lambda: args.run(args), interrupted="rerunning the same command resumes from the cache")
 
