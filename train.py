@@ -42,6 +42,7 @@ from tqdm.auto import tqdm
 from transformers import HfArgumentParser, get_scheduler, set_seed
 
 from genre_model import hub
+from genre_model.baselines import LabelledTexts, tfidf_baseline_scores
 from genre_model.batching import tokenize, train_dataloader
 from genre_model.cpu_threads import use_cpu_threads
 from genre_model.data import DataSpec, PreparedSplits, prepare_splits
@@ -489,9 +490,8 @@ def train(data: DataSpec, model_options: ModelOptions, training: TrainingOptions
         test.probabilities(model, accelerator),
     )
     thresholds = tune_thresholds(validation.labels, validation_probabilities, training.threshold_min_support)
-    metrics = final_metrics(
-        state, thresholds, validation, validation_probabilities, test, test_probabilities, train_labels
-    )
+    metrics = final_metrics(state, thresholds, validation, validation_probabilities, test, test_probabilities)
+    metrics["test"] |= baseline_scores(splits, training.threshold_min_support)
     scores = metrics["test"]["tuned_thresholds"]
     accelerator.print(
         f"test micro-F1 {scores['micro_f1']:.4f} (at 0.5: {metrics['test']['threshold_0.5']['micro_f1']:.4f}), "
@@ -556,7 +556,6 @@ def final_metrics(
     validation_probabilities: np.ndarray,
     test: EvaluationSplit,
     test_probabilities: np.ndarray,
-    train_labels: np.ndarray,
 ) -> dict:
     half = Thresholds.uniform(0.5)
     return {
@@ -569,8 +568,22 @@ def final_metrics(
         "test": {
             "threshold_0.5": multi_label_scores(test.labels, half.decide(test_probabilities)),
             "tuned_thresholds": multi_label_scores(test.labels, thresholds.decide(test_probabilities)),
-            "most_frequent_genres_baseline": most_frequent_genres_baseline(train_labels, test.labels),
         },
+    }
+
+
+def baseline_scores(splits: PreparedSplits, threshold_min_support: int) -> dict:
+    """The two baselines on the test split: the most frequent genres for every synopsis, and TF-IDF + logistic
+    regression fitted on train with thresholds tuned on validation, as the model's are."""
+    parts = {
+        name: LabelledTexts(list(split["text"]), np.asarray(split["labels"], dtype=int))
+        for name, split in splits.datasets.items()
+    }
+    return {
+        "most_frequent_genres_baseline": most_frequent_genres_baseline(parts["train"].labels, parts["test"].labels),
+        "tfidf_baseline": tfidf_baseline_scores(
+            parts["train"], parts["validation"], parts["test"], min_support=threshold_min_support
+        ),
     }
 
 

@@ -23,8 +23,11 @@ AVERAGES = ("micro", "macro", "weighted", "samples")
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
 
-def multi_label_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
-    """Averaged P/R/F1 (micro, macro, weighted, samples), subset accuracy, Hamming loss and per-genre P/R/F1/support."""
+def multi_label_scores(y_true: np.ndarray, y_pred: np.ndarray, genres: tuple[str, ...] = GENRES) -> dict:
+    """Averaged P/R/F1 (micro, macro, weighted, samples), subset accuracy, Hamming loss and per-genre P/R/F1/support.
+
+    The columns are `genres`, in that order (all of GENRES unless a dataset can judge only some).
+    """
     y_true, y_pred = np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)
     scores: dict = {}
     for average in AVERAGES:
@@ -41,19 +44,28 @@ def multi_label_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     )
     scores["per_genre"] = {
         genre: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-        for genre, p, r, f, s in zip(GENRES, precision, recall, f1, support)
+        for genre, p, r, f, s in zip(genres, precision, recall, f1, support, strict=True)
     }
     return scores
 
 
-def most_frequent_genres_baseline(train_labels: np.ndarray, eval_labels: np.ndarray) -> dict:
+def most_frequent_genres_baseline(
+    train_labels: np.ndarray, eval_labels: np.ndarray, columns: list[int] | None = None
+) -> dict:
     """Scores of always answering the training split's most frequent genres, as many as a film
-    has on average: the floor any model must clearly beat to have learnt from the text."""
+    has on average: the floor any model must clearly beat to have learnt from the text.
+
+    Both label arrays have all GENRES; `columns` (GENRES indices) limits the scoring to the genres a dataset can judge.
+    """
     train_labels = np.asarray(train_labels)
     how_many = max(1, round(float(train_labels.sum(axis=1).mean())))
     answer = np.zeros(train_labels.shape[1], dtype=int)
     answer[np.argsort(-train_labels.sum(axis=0), kind="stable")[:how_many]] = 1
-    scores = multi_label_scores(eval_labels, np.tile(answer, (len(eval_labels), 1)))
+    columns = list(range(len(GENRES))) if columns is None else columns
+    predictions = np.tile(answer, (len(eval_labels), 1))
+    scores = multi_label_scores(
+        np.asarray(eval_labels)[:, columns], predictions[:, columns], tuple(GENRES[i] for i in columns)
+    )
     return scores | {"genres": [GENRES[i] for i in np.flatnonzero(answer)]}
 
 

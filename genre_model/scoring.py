@@ -60,6 +60,8 @@ class Windows:
 class Scores:
     probabilities: np.ndarray  # (synopses, len(GENRES)), GENRES order
     windows: np.ndarray  # windows per synopsis
+    cut: Windows  # the windows themselves
+    window_probabilities: np.ndarray  # (windows, len(GENRES)): what the rule combined, to try other rules on
 
 
 def default_stride(window: int) -> int:
@@ -168,4 +170,4 @@ def score_synopses(
     if accelerator is not None:
         loader, gather, device = accelerator.prepare_data_loader(loader), accelerator.gather_for_metrics, None
     per_window = score_windows(model, loader, columns=columns, device=device, gather=gather, progress=progress)
-    return Scores(combine_windows(per_window, windows, rule), windows.per_synopsis)
+    return Scores(combine_windows(per_window, windows, rule), windows.per_synopsis, windows, per_window)

@@ -27,6 +27,8 @@ def test_the_card_carries_hub_metadata_and_the_measured_scores(trained_model):
         and micro.dataset_split == "test"
     )
     assert f"{metrics['test']['most_frequent_genres_baseline']['micro_f1']:.3f}" in card.text
+    # the TF-IDF baseline, trained on the same split, stands next to the model
+    assert "test, TF-IDF baseline" in card.text and f"{metrics['test']['tfidf_baseline']['micro_f1']:.3f}" in card.text
     assert model_folder.CHART_FILE in card.text and "pipeline(" in card.text
     assert all(f"| {genre} |" in card.text for genre in GENRES)
 

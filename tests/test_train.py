@@ -57,6 +57,8 @@ def test_training_writes_a_self_describing_model_folder(trained_model):
     assert config["problem_type"] == "multi_label_classification"
     assert [config["id2label"][str(i)] for i in range(len(GENRES))] == list(GENRES)
     metrics = json.loads((trained_model / model_folder.METRICS_FILE).read_text())
+    assert {"most_frequent_genres_baseline", "tfidf_baseline"} <= set(metrics["test"])
+    assert 0 <= metrics["test"]["tfidf_baseline"]["micro_f1"] <= 1
     for split in ("validation", "test"):
         for mode in ("threshold_0.5", "tuned_thresholds"):
             assert {"micro_f1", "macro_f1", "samples_f1", "per_genre"} <= set(metrics[split][mode])
