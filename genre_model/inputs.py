@@ -9,10 +9,13 @@ the page refuses is refused by `python -m genre_model.predict` too:
     True
 
 The scorer itself (genre_model.predict) scores any string; this module only
-says which strings are worth scoring.
+says which strings are worth scoring (check_synopsis), and which scored ones
+deserve a caution next to their genres (caution).
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 # The one definition of "too short to judge", for training (train.py's --min_chars
 # default) and serving alike: shorter rows never reached training, so the model has
@@ -54,4 +57,25 @@ def check_synopsis(text: object) -> str | None:
         return f"줄거리가 너무 깁니다({length:,}자). {MAX_CHARS:,}자 이하로 줄여 주세요."
     if hangul_share(text) < MIN_HANGUL_SHARE:
         return "한국어 줄거리를 입력해 주세요. 이 모델은 한국어 영화 줄거리로 학습되었습니다."
+    return None
+
+
+# A text that passes check_synopsis but whose genres mean little: one word or syllable making up
+# half of it (spam, a test string), or mostly pieces the tokenizer does not know (another script).
+MAX_REPEATED_SHARE = 0.5
+MAX_UNKNOWN_SHARE = 0.3
+
+
+def caution(text: str, tokenizer) -> str | None:
+    """A Korean caution when `text` does not read like a synopsis, though it can be scored; None when it does."""
+    words = text.split()
+    characters = [character for character in text if not character.isspace()]
+    most_word = max(Counter(words).values()) / len(words) if len(words) >= 4 else 0.0
+    most_character = max(Counter(characters).values()) / len(characters) if characters else 0.0
+    if most_word >= MAX_REPEATED_SHARE or most_character >= MAX_REPEATED_SHARE:
+        return "⚠️ 같은 말이 되풀이된 글이라 줄거리로 보기 어렵습니다. 아래 장르는 참고만 하세요."
+    pieces = tokenizer.tokenize(text)
+    unknown = sum(piece == tokenizer.unk_token for piece in pieces) / len(pieces) if pieces else 0.0
+    if unknown >= MAX_UNKNOWN_SHARE:
+        return f"⚠️ 모델이 모르는 글자가 많은 글입니다({unknown:.0%}). 아래 장르는 참고만 하세요."
     return None

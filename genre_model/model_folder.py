@@ -27,6 +27,9 @@ SPLITS_FILE = "splits.json"  # rows per split, genre counts, and which rows went
 DROP_REPORT_FILE = "drop_report.json"  # rows removed by each cleaning rule
 TRAINING_ARGS_FILE = "training_args.json"  # the arguments of the run
 TEST_PREDICTIONS_FILE = "test_predictions.jsonl"  # per test row: id, true genres, probabilities
+EVALUATIONS_FILE = (
+    "evaluations.json"  # aggregate scores on other data, recorded by `python -m genre_model.evaluate --record`
+)
 CHART_FILE = "per_genre_f1.png"
 CARD_FILE = "README.md"
 
@@ -152,6 +155,17 @@ def read_thresholds(model: str | Path) -> Thresholds:
 def read_metrics(model: str | Path) -> dict | None:
     """The model's metrics.json (test scores for the app's panel), or None when it has none."""
     return _read_model_file(model, METRICS_FILE)
+
+
+def read_evaluations(model: str | Path) -> list[dict]:
+    """Aggregate scores the model earned on data other than its own test split (see genre_model.evaluate --record)."""
+    return _read_model_file(model, EVALUATIONS_FILE) or []
+
+
+def record_evaluation(folder: str | Path, evaluation: dict) -> None:
+    """Add (or replace, by description) one aggregate evaluation in a local model folder's EVALUATIONS_FILE."""
+    kept = [item for item in read_evaluations(folder) if item["description"] != evaluation["description"]]
+    _write_json(Path(folder) / EVALUATIONS_FILE, [*kept, evaluation])
 
 
 def _read_model_file(model: str | Path, name: str):

@@ -41,9 +41,9 @@ from genre_model.errors import ArgumentError, ModelLoadError, run_command
 from genre_model.fast_cpu import PATHS as FAST_CPU_PATHS  # `fast_cpu` is also GenrePredictor.load's switch
 from genre_model.genres import GENRES
 from genre_model.inputs import check_synopsis
-from genre_model.model_folder import Thresholds, read_metrics, read_thresholds
+from genre_model.model_folder import Thresholds, read_evaluations, read_metrics, read_thresholds
 from genre_model.scoring import Scores, default_stride, score_synopses
-from genre_model.tables import read_table
+from genre_model.tables import Table, read_table
 
 PRECISION_NAMES = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
 # Synopses of the example corpus a fast CPU path must agree on (evenly spread over it): enough
@@ -58,12 +58,22 @@ class Prediction:
     ranked: list[tuple[str, float]]  # all GENRES, highest probability first
     chosen: list[str]  # in ranked order
     chunks: int  # windows the synopsis was read in (1 unless it is longer than the model's window)
+    cutoffs: dict[str, float]  # the threshold each genre had to reach
 
     @property
     def probabilities(self) -> dict[str, float]:
         """Probabilities in GENRES order."""
         scores = dict(self.ranked)
         return {genre: scores[genre] for genre in GENRES}
+
+    @property
+    def nearest_miss(self) -> tuple[str, float, float] | None:
+        """The unchosen genre nearest its threshold: (genre, probability, threshold); None when all are chosen."""
+        missed = [(genre, probability) for genre, probability in self.ranked if genre not in self.chosen]
+        if not missed:
+            return None
+        genre, probability = max(missed, key=lambda pair: pair[1] - self.cutoffs[pair[0]])
+        return genre, probability, self.cutoffs[genre]
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -129,9 +139,12 @@ class GenrePredictor:
         stride: int | None = None,
         batch_size: int | None = None,
         metrics: dict | None = None,
+        evaluations: list[dict] | None = None,
     ):
-        self.model, self.tokenizer, self.thresholds = model.eval(), tokenizer, thresholds
-        self.name, self.window, self.metrics = name, window, metrics
+        # `network` stays the torch model (explanations need its gradients); `model` may become a fast CPU copy
+        self.model = self.network = model.eval()
+        self.tokenizer, self.thresholds = tokenizer, thresholds
+        self.name, self.window, self.metrics, self.evaluations = name, window, metrics, evaluations or []
         self.stride = default_stride(window) if stride is None else stride
         if not 0 <= self.stride < window - tokenizer.num_special_tokens_to_add():
             raise ValueError(
@@ -187,7 +200,7 @@ class GenrePredictor:
             network = AutoModelForSequenceClassification.from_pretrained(
                 name, use_safetensors=True, trust_remote_code=False, dtype=inference_dtype(target)
             ).to(target)
-            thresholds, metrics = read_thresholds(name), read_metrics(name)
+            thresholds, metrics, evaluations = read_thresholds(name), read_metrics(name), read_evaluations(name)
         except (OSError, ValueError, KeyError) as error:  # missing files, offline Hub, malformed config or thresholds
             raise ModelLoadError(f"cannot load the model {name!r}: {str(error).strip().splitlines()[0]}") from error
         # train.py saves the training window as model_max_length; a Hub model without one is bounded by its positions.
@@ -203,6 +216,7 @@ class GenrePredictor:
             stride=stride,
             batch_size=batch_size,
             metrics=metrics,
+            evaluations=evaluations,
         )
         if fast_cpu and target.type == "cpu":
             predictor._use_fast_cpu_path_if_it_agrees(
@@ -303,7 +317,8 @@ class GenrePredictor:
         """A Prediction from one synopsis's probabilities (GENRES order) under `thresholds`."""
         ranked = sorted(zip(GENRES, np.asarray(probabilities).astype(float).tolist()), key=lambda pair: -pair[1])
         decided = dict(zip(GENRES, thresholds.decide(probabilities)))
-        return Prediction(ranked=ranked, chosen=[genre for genre, _ in ranked if decided[genre]], chunks=windows)
+        chosen = [genre for genre, _ in ranked if decided[genre]]
+        return Prediction(ranked=ranked, chosen=chosen, chunks=windows, cutoffs=dict(thresholds.per_genre))
 
     def thresholds_for(self, threshold: float | None) -> Thresholds:
         """The model's per-genre thresholds (None) or one threshold for all genres."""
@@ -325,6 +340,7 @@ class GenrePredictor:
             "window": self.window,
             "stride": self.stride,
             "tuned_genres": len(self.thresholds.tuned_genres),
+            "evaluations": self.evaluations,
             "test_scores": {
                 setting: {
                     name: test[setting][name]
@@ -353,6 +369,29 @@ def output_row(row: dict, prediction: Prediction | None, problem: str | None) ->
     scores = prediction.probabilities if prediction else {}
     out.update({f"prob_{genre}": f"{scores[genre]:.6f}" if prediction else "" for genre in GENRES})
     return out
+
+
+def predict_rows(
+    predictor: GenrePredictor,
+    table: Table,
+    text_column: str,
+    threshold: float | None = None,
+    *,
+    progress: bool = False,
+    accelerator=None,
+) -> list[dict]:
+    """Every row of `table` with its predicted genres and probabilities, or the reason it was not scored, in order.
+
+    The batch CLI and the app's file tab both call this, so a file gives the same output either way.
+    """
+    texts = table.column(text_column)
+    problems = [check_synopsis(text) for text in texts]
+    scored = [index for index, problem in enumerate(problems) if problem is None]
+    predictions = predictor.predict(
+        [texts[index] for index in scored], threshold, progress=progress, accelerator=accelerator
+    )
+    by_row = dict(zip(scored, predictions))
+    return [output_row(row, by_row.get(index), problems[index]) for index, row in enumerate(table.rows)]
 
 
 def write_rows(path: str | Path, rows: list[dict], columns: list[str]) -> None:
@@ -427,9 +466,8 @@ def predict_file(args: argparse.Namespace) -> None:
     if accelerator.device.type == "cpu":
         accelerator.print(use_cpu_threads().describe())
     device = args.device if accelerator.num_processes == 1 else accelerator.device  # several processes: one device each
-    with (
-        accelerator.main_process_first()
-    ):  # the main process checks the fast CPU paths and caches the verdicts (and graph); the others read them
+    # The main process checks the fast CPU paths and caches the verdicts (and graph); the others read them.
+    with accelerator.main_process_first():
         predictor = GenrePredictor.load(
             args.model, device=device, fast_cpu=not args.no_fast_cpu, batch_size=args.batch_size
         )
@@ -438,31 +476,21 @@ def predict_file(args: argparse.Namespace) -> None:
         f"model {info['model']}: {accelerator.num_processes} process(es) on {info['device']} in {info['precision']}"
         + (f"; {info['fast_cpu']}" if info["fast_cpu"] else "")
     )
-    texts = table.column(args.text_column)
-    problems = [check_synopsis(text) for text in texts]
-    scored = [index for index, problem in enumerate(problems) if problem is None]
     # Every process gets every prediction back, in order; its windows are shared out among the processes.
     shared = accelerator if accelerator.num_processes > 1 else None
-    predictions = dict(
-        zip(
-            scored,
-            predictor.predict(
-                [texts[index] for index in scored],
-                args.threshold,
-                progress=accelerator.is_local_main_process,
-                accelerator=shared,
-            ),
-        )
+    rows = predict_rows(
+        predictor,
+        table,
+        args.text_column,
+        args.threshold,
+        progress=accelerator.is_local_main_process,
+        accelerator=shared,
     )
     if accelerator.is_main_process:
-        write_rows(
-            args.output,
-            [output_row(row, predictions.get(index), problems[index]) for index, row in enumerate(table.rows)],
-            table.columns,
-        )
-        skipped = len(table) - len(scored)
+        write_rows(args.output, rows, table.columns)
+        skipped = sum(bool(row["problem"]) for row in rows)
         print(
-            f"wrote {len(table)} rows to {args.output}"
+            f"wrote {len(rows)} rows to {args.output}"
             + (f"; {skipped} not scored (see the 'problem' column)" if skipped else "")
         )
     accelerator.end_training()
