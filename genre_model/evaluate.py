@@ -42,7 +42,7 @@ from genre_model.data import DataSpec, DropReport, clean_split, stratified_split
 from genre_model.errors import ArgumentError, DataError, run_command
 from genre_model.genres import GENRES, parse_genres
 from genre_model.metrics import best_global_threshold, most_frequent_genres_baseline, multi_label_scores
-from genre_model.model_folder import Thresholds
+from genre_model.model_folder import EVALUATIONS_FILE, Thresholds, record_evaluation
 from genre_model.predict import GenrePredictor
 from genre_model.scoring import COMBINATION_RULE, COMBINATION_RULES, combine_windows
 from genre_model.tables import Table, read_dataset, read_table, write_jsonl
@@ -351,6 +351,12 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--output_dir", default="out/evaluation", help="where the report goes (default: out/evaluation)"
     )
+    parser.add_argument(
+        "--record",
+        metavar="DESCRIPTION",
+        help="keep the aggregate scores in the (local) model folder under this description, e.g. "
+        "'1,018 real synopses kept outside the repository'; its card and the app show them",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch_size", type=int, default=None)
     parser.add_argument("--no_fast_cpu", action="store_true", help="score in torch fp32 on CPU")
@@ -369,6 +375,8 @@ def read_evaluated(args: argparse.Namespace) -> Table:
 
 
 def run(args: argparse.Namespace) -> dict:
+    if args.record and not Path(args.model).is_dir():
+        raise ArgumentError(f"--record keeps the scores in a local model folder; {args.model!r} is not one")
     genres = scored_genres(args.genres)
     spec = DataSpec(text_column=args.text_column, genre_column=args.genre_column, id_column=args.id_column)
     table = read_evaluated(args)
@@ -398,7 +406,37 @@ def run(args: argparse.Namespace) -> dict:
             f"{report['baselines']['most_frequent_genres']['micro_f1']:.3f}"
         )
     print(f"report: {folder / 'evaluation.md'}")
+    if args.record:
+        record_in_model_folder(args.model, args.record, report)
+        print(f"recorded in {Path(args.model) / EVALUATIONS_FILE}; the card was re-rendered")
     return report
+
+
+def aggregate(description: str, report: dict) -> dict:
+    """What a model folder keeps of an evaluation: aggregates only, never the evaluated text."""
+    model, baselines = report["model_thresholds"], report.get("baselines", {})
+    return {
+        "description": description,
+        "rows": report["rows"],
+        "genres": report["genres"],
+        **{name: model[name] for name in ("micro_f1", "macro_f1", "samples_f1", "no_genre_chosen")},
+        "best_single_threshold": report["best_single_threshold"],
+        "expected_calibration_error": report["calibration"]["expected_calibration_error"],
+        "baselines": {
+            name: {"micro_f1": scores["micro_f1"], "macro_f1": scores["macro_f1"]}
+            for name, scores in baselines.items()
+            if isinstance(scores, dict)
+        },
+        "baselines_trained_on": baselines.get("trained_on"),
+    }
+
+
+def record_in_model_folder(model: str, description: str, report: dict) -> None:
+    """Keep the evaluation's aggregates in the local model folder, and show them in its card."""
+    from genre_model.model_card import write_model_card
+
+    record_evaluation(model, aggregate(description, report))
+    write_model_card(model)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,14 @@ from huggingface_hub import EvalResult, ModelCardData
 
 from genre_model.charts import bar_chart
 from genre_model.genres import GENRES
-from genre_model.model_folder import CARD_FILE, CHART_FILE, Thresholds, TrainingRecord, read_training_record
+from genre_model.model_folder import (
+    CARD_FILE,
+    CHART_FILE,
+    Thresholds,
+    TrainingRecord,
+    read_evaluations,
+    read_training_record,
+)
 
 HEADLINE_METRICS = ("micro_f1", "macro_f1", "samples_f1", "weighted_f1", "subset_accuracy", "hamming_loss")
 # Hub metric ids for the model-index (https://hf.co/metrics); the name field says which variant.
@@ -121,7 +128,14 @@ def _weak_genres(metrics: dict) -> str:
     return f"- Scores for {', '.join(weak)} rest on few test examples or are low; treat those predictions with care.\n"
 
 
-def render_model_card(metrics: dict, thresholds: Thresholds, split_summary: dict, drop_report: dict, run: dict) -> str:
+def render_model_card(
+    metrics: dict,
+    thresholds: Thresholds,
+    split_summary: dict,
+    drop_report: dict,
+    run: dict,
+    evaluations: list[dict] = (),
+) -> str:
     """The whole README.md: Hub metadata header, scores, per-genre table, usage, data and limitations.
     `run` is training_args.json: train.py's arguments plus total_batch_size, base_model_is_local and presplit."""
     model_id = _model_name(run)
@@ -155,7 +169,7 @@ single threshold).
 "tuned" uses the per-genre thresholds below, chosen on the validation split;
 "0.5" uses one cut-off for every genre. {_baselines_text(metrics)}
 
-## Per genre (test, tuned thresholds)
+{_evaluations_section(evaluations)}## Per genre (test, tuned thresholds)
 
 ![per-genre F1]({CHART_FILE})
 
@@ -212,13 +226,44 @@ All arguments are in `training_args.json`.
 
 - Genre labels come from the data source's catalogue and are noisy: many films carry
   genres their synopsis barely hints at, so part of the error is label noise.
-- Synopses longer than {run["max_length"]} tokens are truncated in training; the genre_model
-  predictor reads long synopses in overlapping windows.
+- Training reads the first {run["max_length"]} tokens of a synopsis; validation, test and the
+  genre_model predictor read longer synopses whole, in overlapping windows.
 - Rare genres have few examples; their scores vary more from split to split.
 {_weak_genres(metrics)}- A predecessor reported micro-F1 0.92 on a test split that overlapped its training
   data; the scores here come from a split with no overlap and are not comparable to it.
 """
     )
+
+
+def _evaluations_section(evaluations: list[dict]) -> str:
+    """Scores on data other than the model's own test split (recorded by `python -m genre_model.evaluate --record`)."""
+    if not evaluations:
+        return ""
+    lines = [
+        "## Scores on other data",
+        "",
+        "Measured with `python -m genre_model.evaluate` at the model's own thresholds (what the app shows), on",
+        "data the model never saw in any form; only these aggregates are kept. They say more about real use than",
+        "the test split above when the training data differs from what the model will read.",
+        "",
+        "| data | synopses | genres scored | micro-F1 | macro-F1 | samples-F1 | no genre chosen "
+        "| TF-IDF baseline micro-F1 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for item in evaluations:
+        tfidf = item.get("baselines", {}).get("tfidf", {}).get("micro_f1")
+        lines.append(
+            f"| {item['description']} | {item['rows']} | {len(item['genres'])} | {item['micro_f1']:.3f} "
+            f"| {item['macro_f1']:.3f} | {item['samples_f1']:.3f} | {item['no_genre_chosen']:.1%} "
+            f"| {'' if tfidf is None else f'{tfidf:.3f}'} |"
+        )
+    trained_on = {item.get("baselines_trained_on") for item in evaluations} - {None}
+    if trained_on:
+        lines += [
+            "",
+            f"The TF-IDF baseline there was trained on {', '.join(f'`{name}`' for name in sorted(trained_on))}.",
+        ]
+    return "\n".join(lines) + "\n\n"
 
 
 def _how_split(run: dict) -> str:
@@ -256,6 +301,7 @@ def write_model_card(folder: str | Path, record: TrainingRecord | None = None) -
         record.split_summary,
         record.drop_report,
         record.run | {"presplit": record.presplit},
+        read_evaluations(folder),
     )
     path = folder / CARD_FILE
     path.write_text(card, encoding="utf-8")

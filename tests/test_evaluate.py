@@ -1,6 +1,7 @@
 """genre_model.evaluate: any model on any labelled file, through the app's scorer, with baselines and calibration."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from sklearn.metrics import f1_score
 from genre_model.evaluate import main
 from genre_model.genres import GENRES, to_multi_hot
 from genre_model.model_folder import read_thresholds
+from genre_model.predict import GenrePredictor
 from genre_model.tables import read_table, write_jsonl
 
 from helpers import read_corpus
@@ -114,3 +116,35 @@ def test_bad_requests_end_with_one_error_line_and_exit_code_2(
     error = capsys.readouterr().err
     assert message in error and error.count("error:") == 1, error
     assert not (tmp_path / "out").exists()
+
+
+def test_recorded_aggregates_reach_the_card_and_the_app_panel_but_no_text(trained_model, labelled_file, tmp_path):
+    import shutil
+
+    from genre_model.model_folder import read_evaluations
+
+    folder = Path(shutil.copytree(trained_model, tmp_path / "model", ignore=shutil.ignore_patterns("checkpoints")))
+    arguments = [
+        "--model",
+        str(folder),
+        "--data",
+        str(labelled_file),
+        "--output_dir",
+        str(tmp_path / "out"),
+        "--no_fast_cpu",
+    ]
+    assert main([*arguments, "--genres", ",".join(SCORED), "--record", "120 synopses of the corpus"]) == 0
+    [recorded] = read_evaluations(folder)
+    report = json.loads((tmp_path / "out" / "evaluation.json").read_text(encoding="utf-8"))
+    assert recorded["micro_f1"] == report["model_thresholds"]["micro_f1"] and recorded["rows"] == 120
+    stored = (folder / "evaluations.json").read_text(encoding="utf-8")
+    assert not any(row["synopsis"][:30] in stored for row in read_corpus()[300:420])  # aggregates only
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    assert "## Scores on other data" in card and "120 synopses of the corpus" in card
+    assert GenrePredictor.load(folder, device="cpu", fast_cpu=False).info()["evaluations"] == [recorded]
+
+
+def test_record_needs_a_local_model_folder(labelled_file, tmp_path, capsys):
+    arguments = ["--model", "someone/genre-model", "--data", str(labelled_file), "--record", "real synopses"]
+    assert main([*arguments, "--output_dir", str(tmp_path / "out")]) == 2
+    assert "--record keeps the scores in a local model folder" in capsys.readouterr().err
