@@ -43,7 +43,7 @@ from transformers import HfArgumentParser, get_scheduler, set_seed
 
 from genre_model import hub
 from genre_model.baselines import LabelledTexts, tfidf_baseline_scores
-from genre_model.batching import tokenize, train_dataloader
+from genre_model.batching import Augmentation, tokenize, train_dataloader
 from genre_model.cpu_threads import use_cpu_threads
 from genre_model.data import DataSpec, PreparedSplits, prepare_splits
 from genre_model.errors import ArgumentError, CheckpointError, run_command
@@ -108,6 +108,13 @@ class TrainingOptions:
     threshold_min_support: int = field(
         default=5, metadata={"help": "genres with fewer validation positives get the global threshold"}
     )
+    random_crop: bool = field(
+        default=False, metadata={"help": "read a long training synopsis from a random place each epoch, not its start"}
+    )
+    token_dropout: float = field(
+        default=0.0,
+        metadata={"help": "share of a training synopsis's tokens hidden behind [MASK] each epoch (e.g. 0.1)"},
+    )
     seed: int = field(default=42)
     checkpointing_steps: str = field(
         default="epoch", metadata={"help": "'epoch', a number of optimisation steps, or 'no'"}
@@ -132,6 +139,8 @@ class TrainingOptions:
             raise ArgumentError(
                 f"--checkpointing_steps must be 'epoch', 'no' or a number of steps, not {self.checkpointing_steps!r}"
             )
+        if not 0.0 <= self.token_dropout < 1.0:
+            raise ArgumentError(f"--token_dropout must lie in [0, 1), not {self.token_dropout}")
         if self.save_total_limit < 1:
             raise ArgumentError("--save_total_limit must be at least 1: resuming needs a checkpoint")
 
@@ -331,7 +340,9 @@ def train(data: DataSpec, model_options: ModelOptions, training: TrainingOptions
     with accelerator.main_process_first():  # the main process fills the datasets cache, the others read it
         splits = prepare_splits(read_dataset(data.dataset, data.validation_file, data.test_file), data, training.seed)
         tokenizer = load_tokenizer(model_options.model_name_or_path, model_options.max_length)
-        train_split = tokenize(splits.datasets["train"], tokenizer, model_options.max_length)
+        train_split = tokenize(
+            splits.datasets["train"], tokenizer, model_options.max_length, whole=training.random_crop
+        )
     accelerator.print(
         f"rows per split: { {name: len(split) for name, split in splits.datasets.items()} }; "
         f"dropped: {splits.drop_report.to_dict()['dropped']}"
@@ -347,7 +358,16 @@ def train(data: DataSpec, model_options: ModelOptions, training: TrainingOptions
 
     # ---- model and optimiser
     model = build_model(model_options.model_name_or_path)
-    train_loader = train_dataloader(train_split, tokenizer, training.per_device_train_batch_size, training.seed, pad_to)
+    augmentation = Augmentation(random_crop=training.random_crop, token_dropout=training.token_dropout)
+    train_loader = train_dataloader(
+        train_split,
+        tokenizer,
+        training.per_device_train_batch_size,
+        training.seed,
+        model_options.max_length,
+        augmentation,
+        pad_to,
+    )
     pos_weight = positive_weights(train_labels, training.pos_weight_cap) if training.pos_weight_cap else None
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")  # the usual BERT recipe: no weight decay on these
     optimizer = torch.optim.AdamW(

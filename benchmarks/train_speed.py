@@ -78,7 +78,7 @@ def batches(mode: str, encoder: Path, batch_size: int, steps: int):
     )
     if mode == "ours":
         tokenizer = load_tokenizer(str(encoder), max_length=512)
-        loader = train_dataloader(tokenize(dataset, tokenizer, 512), tokenizer, batch_size, seed=0)
+        loader = train_dataloader(tokenize(dataset, tokenizer, 512), tokenizer, batch_size, seed=0, max_length=512)
         return [batch for _, batch in zip(range(steps + 1), loader)]
     tokenizer = load_tokenizer(str(encoder), max_length=PREDECESSOR_LENGTH)
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0)).tolist()

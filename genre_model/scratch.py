@@ -7,6 +7,7 @@ The folder it writes is what `train.py --model_name_or_path` takes.
     python -m genre_model.scratch --corpus examples/synopses.jsonl --output_dir build/encoder \
         --vocab_size 8000 --num_hidden_layers 4 --hidden_size 256
     python -m genre_model.scratch --tokenizer demo_model --output_dir build/encoder ...   # reuse a vocabulary
+    python -m genre_model.scratch --corpus examples/synopses.jsonl --pretrain_epochs 20 ...  # + masked-LM pretraining
 
 Learning a vocabulary is not reproducible: the `tokenizers` WordPiece trainer
 breaks ties between equally frequent pairs in hash-map order, which changes from
@@ -109,6 +110,59 @@ def save_scratch_encoder(output_dir: str | Path, tokenizer: PreTrainedTokenizerB
     return output_dir
 
 
+def pretrain_masked_lm(
+    folder: str | Path,
+    texts: list[str],
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    learning_rate: float = 5e-4,
+    seed: int = 42,
+) -> list[float]:
+    """Masked-language-model pretraining of the encoder in `folder` on every window of `texts`, saved in place.
+
+    A from-scratch encoder fine-tuned on a few thousand labelled synopses learns
+    the labels' vocabulary and little of the language; predicting hidden tokens
+    of the same texts first (BERT's objective, 15 % of tokens) gives it the
+    language to build on. Returns each epoch's mean loss.
+    """
+    import torch
+    from torch.utils.data import DataLoader
+    from transformers import AutoTokenizer, BertForMaskedLM, DataCollatorForLanguageModeling, get_scheduler
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    window = tokenizer.model_max_length
+    windows = tokenizer(texts, truncation=True, max_length=window, stride=window // 4, return_overflowing_tokens=True)
+    examples = [{"input_ids": ids} for ids in windows["input_ids"]]
+    torch.manual_seed(seed)
+    model = BertForMaskedLM.from_pretrained(folder).train()
+    loader = DataLoader(
+        examples,
+        batch_size=batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(seed),
+        collate_fn=DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15),
+    )
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    steps = epochs * len(loader)
+    scheduler = get_scheduler("linear", optimizer, num_warmup_steps=steps // 20, num_training_steps=steps)
+    losses = []
+    for epoch in range(epochs):
+        total = 0.0
+        for batch in loader:
+            loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            total += loss.item()
+        losses.append(total / len(loader))
+        print(f"masked-LM epoch {epoch}: loss {losses[-1]:.4f}", flush=True)
+    model.save_pretrained(folder)
+    return losses
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -129,20 +183,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hidden_size", type=int, default=256)
     parser.add_argument("--num_attention_heads", type=int, default=4)
     parser.add_argument("--intermediate_size", type=int, default=1024)
+    parser.add_argument(
+        "--pretrain_epochs",
+        type=int,
+        default=0,
+        help="masked-language-model pretraining on --corpus for this many epochs (default: none)",
+    )
     args = parser.parse_args(argv)
     if not args.tokenizer and not args.corpus:
         parser.error("give --corpus to learn a vocabulary from, or --tokenizer to reuse one")
+    if args.pretrain_epochs and not args.corpus:
+        parser.error("--pretrain_epochs needs --corpus, the text to pretrain on")
 
     from transformers import set_seed
 
     set_seed(args.seed)  # the random weights are part of what makes a run reproducible
+    texts = []
+    if args.corpus:
+        texts = [
+            text
+            for text in read_table(args.corpus, text_column=args.text_column).column(args.text_column)
+            if isinstance(text, str)
+        ]
     if args.tokenizer:
         tokenizer = reuse_tokenizer(args.tokenizer, args.max_length)
     else:
-        texts = read_table(args.corpus, text_column=args.text_column).column(args.text_column)
-        tokenizer = train_wordpiece_tokenizer(
-            [text for text in texts if isinstance(text, str)], args.vocab_size, args.max_length
-        )
+        tokenizer = train_wordpiece_tokenizer(texts, args.vocab_size, args.max_length)
     folder = save_scratch_encoder(
         args.output_dir,
         tokenizer,
@@ -151,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
         num_attention_heads=args.num_attention_heads,
         intermediate_size=args.intermediate_size,
     )
+    if args.pretrain_epochs:
+        pretrain_masked_lm(folder, texts, epochs=args.pretrain_epochs, seed=args.seed)
     print(f"wrote a from-scratch encoder to {folder}")
 
 

@@ -118,3 +118,23 @@ def test_words_with_syllables_the_corpus_never_used_keep_their_known_parts():
     )  # every piece of both words kept
     vocabulary = tokenizer.get_vocab()
     assert all(syllable in vocabulary and f"##{syllable}" in vocabulary for syllable in HANGUL_SYLLABLES)
+
+
+def test_masked_lm_pretraining_lowers_its_loss_and_leaves_an_encoder_train_py_can_load(tmp_path):
+    from genre_model.modeling import build_model
+    from genre_model.scratch import pretrain_masked_lm
+
+    texts = [row["synopsis"] for row in read_corpus(limit=60)]
+    folder = save_scratch_encoder(
+        tmp_path,
+        train_wordpiece_tokenizer(texts, vocab_size=800, max_length=64),
+        num_hidden_layers=1,
+        hidden_size=32,
+        num_attention_heads=2,
+        intermediate_size=64,
+    )
+    before = AutoModel.from_pretrained(folder).embeddings.word_embeddings.weight.detach().clone()
+    losses = pretrain_masked_lm(folder, texts, epochs=3, batch_size=16, learning_rate=3e-3)
+    assert losses[-1] < losses[0]
+    model = build_model(str(folder))  # the classifier takes the pretrained encoder's weights
+    assert not model.bert.embeddings.word_embeddings.weight.detach().equal(before)
