@@ -427,6 +427,18 @@ def train(data: DataSpec, model_options: ModelOptions, training: TrainingOptions
     )
     plan = Plan(save=False, pause=False, finish=finished)
     model.train()
+    schedule = dict(
+        checkpointing_steps=training.checkpointing_steps,
+        stop_after_steps=training.stop_after_steps,
+        max_steps=max_steps,
+    )
+
+    def follow(plan: Plan) -> bool:
+        """Checkpoint if the plan says so; True when the run must pause now."""
+        if plan.save:
+            save_checkpoint(accelerator, state, training)
+        return plan.pause
+
     optimising_seconds, first_step = 0.0, state.completed_steps  # the loop's own time, evaluation excluded, for the log
     while not plan.finish:
         epoch_started = time.perf_counter()
@@ -453,17 +465,8 @@ def train(data: DataSpec, model_options: ModelOptions, training: TrainingOptions
             progress.set_postfix(loss=f"{state.epoch_loss_sum / state.batches_done:.4f}")
             if state.batches_done == len(train_loader) or state.completed_steps >= max_steps:
                 break  # the epoch is over: evaluated and planned for below
-            plan = plan_after_step(
-                state.completed_steps,
-                epoch_over=False,
-                early_stop=False,
-                checkpointing_steps=training.checkpointing_steps,
-                stop_after_steps=training.stop_after_steps,
-                max_steps=max_steps,
-            )
-            if plan.save:
-                save_checkpoint(accelerator, state, training)
-            if plan.pause:
+            plan = plan_after_step(state.completed_steps, epoch_over=False, early_stop=False, **schedule)
+            if follow(plan):
                 return pause(accelerator, state)
 
         optimising_seconds += time.perf_counter() - epoch_started
@@ -481,19 +484,10 @@ def train(data: DataSpec, model_options: ModelOptions, training: TrainingOptions
             state.epochs_without_improvement += 1
         early_stop = state.epochs_without_improvement >= training.early_stopping_patience
         state.epoch, state.batches_done, state.epoch_loss_sum = state.epoch + 1, 0, 0.0
-        plan = plan_after_step(
-            state.completed_steps,
-            epoch_over=True,
-            early_stop=early_stop,
-            checkpointing_steps=training.checkpointing_steps,
-            stop_after_steps=training.stop_after_steps,
-            max_steps=max_steps,
-        )
-        if plan.save:
-            save_checkpoint(accelerator, state, training)
+        plan = plan_after_step(state.completed_steps, epoch_over=True, early_stop=early_stop, **schedule)
         if early_stop:
             accelerator.print(f"no better validation micro-F1 for {training.early_stopping_patience} epochs: stopping")
-        if plan.pause:
+        if follow(plan):
             return pause(accelerator, state)
     progress.close()
     steps = state.completed_steps - first_step

@@ -13,7 +13,7 @@ import pytest
 
 from genre_model.tables import write_jsonl
 
-from helpers import TINY_TRAINING_FLAGS, launch_training, read_corpus
+from helpers import TINY_TRAINING_FLAGS, launch_training, read_corpus, run_flags
 
 
 @pytest.fixture(scope="session")
@@ -44,15 +44,7 @@ def small_dataset(tmp_path_factory) -> Path:
 def training_log(tiny_encoder, small_dataset, tmp_path_factory) -> tuple[Path, str]:
     """A model folder written by `accelerate launch train.py` from the tiny encoder, and what the run printed."""
     output_dir = tmp_path_factory.mktemp("trained") / "model"
-    result = launch_training(
-        "--dataset",
-        str(small_dataset),
-        "--model_name_or_path",
-        str(tiny_encoder),
-        "--output_dir",
-        str(output_dir),
-        *TINY_TRAINING_FLAGS,
-    )
+    result = launch_training(*run_flags(small_dataset, tiny_encoder, output_dir), *TINY_TRAINING_FLAGS)
     return output_dir, result.stdout + result.stderr
 
 

@@ -37,34 +37,16 @@ TINY_TRAINING_FLAGS = [
     "--num_train_epochs",
     "2",
 ]
-SINGLE_PROCESS = [
-    "-m",
-    "accelerate.commands.launch",
-    "--num_processes",
-    "1",
-    "--num_machines",
-    "1",
-    "--mixed_precision",
-    "no",
-    "--dynamo_backend",
-    "no",
-]
+_LAUNCH = ["-m", "accelerate.commands.launch"]
+_ON_CPU = ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+SINGLE_PROCESS = [*_LAUNCH, "--num_processes", "1", *_ON_CPU]
 # `--cpu --num_processes 2` silently starts one process; `--multi_gpu` with Accelerator(cpu=True) starts two (gloo).
-TWO_PROCESSES = [
-    "-m",
-    "accelerate.commands.launch",
-    "--multi_gpu",
-    "--num_processes",
-    "2",
-    "--num_machines",
-    "1",
-    "--mixed_precision",
-    "no",
-    "--dynamo_backend",
-    "no",
-    "--main_process_port",
-    "0",
-]
+TWO_PROCESSES = [*_LAUNCH, "--multi_gpu", "--num_processes", "2", *_ON_CPU, "--main_process_port", "0"]
+
+
+def run_flags(dataset, encoder, output_dir) -> list[str]:
+    """train.py's data, encoder and output folder flags."""
+    return ["--dataset", str(dataset), "--model_name_or_path", str(encoder), "--output_dir", str(output_dir)]
 
 
 def read_corpus(limit: int | None = None) -> list[dict]:

@@ -13,7 +13,7 @@ from genre_model.predict import GenrePredictor
 from genre_model.tables import write_jsonl
 
 import train
-from helpers import TINY_TRAINING_FLAGS, launch_training, read_corpus
+from helpers import TINY_TRAINING_FLAGS, launch_training, read_corpus, run_flags
 
 SYNOPSIS_BY_ID = {row["id"]: row["synopsis"] for row in read_corpus()}
 
@@ -103,12 +103,7 @@ def test_two_processes_evaluate_exactly_like_the_predictor(tiny_encoder, tmp_pat
     dataset = write_jsonl(tmp_path / "films.jsonl", read_corpus(limit=97))
     output_dir = tmp_path / "ddp"
     result = launch_training(
-        "--dataset",
-        str(dataset),
-        "--model_name_or_path",
-        str(tiny_encoder),
-        "--output_dir",
-        str(output_dir),
+        *run_flags(dataset, tiny_encoder, output_dir),
         *TINY_TRAINING_FLAGS,
         "--gradient_accumulation_steps",
         "2",
@@ -134,21 +129,13 @@ def test_training_computes_with_every_core_under_the_readme_launch_line(training
 
 def test_a_run_stopped_midway_and_resumed_ends_like_an_uninterrupted_run(tiny_encoder, tmp_path):
     dataset = write_jsonl(tmp_path / "films.jsonl", read_corpus(limit=120))  # 12 steps an epoch
-    common = [
-        "--dataset",
-        str(dataset),
-        "--model_name_or_path",
-        str(tiny_encoder),
-        *TINY_TRAINING_FLAGS,
-        "--checkpointing_steps",
-        "4",
-    ]
-    launch_training(*common, "--output_dir", str(tmp_path / "straight"))
+    common = [*TINY_TRAINING_FLAGS, "--checkpointing_steps", "4"]
+    launch_training(*run_flags(dataset, tiny_encoder, tmp_path / "straight"), *common)
     interrupted = tmp_path / "interrupted"
-    stopped = launch_training(*common, "--output_dir", str(interrupted), "--stop_after_steps", "7")
+    stopped = launch_training(*run_flags(dataset, tiny_encoder, interrupted), *common, "--stop_after_steps", "7")
     assert "--resume_from_checkpoint latest" in stopped.stdout + stopped.stderr
     assert not (interrupted / "model.safetensors").exists()
-    launch_training(*common, "--output_dir", str(interrupted), "--resume_from_checkpoint", "latest")
+    launch_training(*run_flags(dataset, tiny_encoder, interrupted), *common, "--resume_from_checkpoint", "latest")
 
     straight_weights, resumed_weights = (
         load_file(tmp_path / "straight" / "model.safetensors"),
@@ -201,12 +188,7 @@ def test_bad_input_gives_one_error_line_and_exit_code_2(tiny_encoder, tmp_path, 
         write_jsonl(dataset, read_corpus(limit=40) if rows is None else rows)
     code = train.main(
         [
-            "--dataset",
-            str(dataset),
-            "--model_name_or_path",
-            str(tiny_encoder),
-            "--output_dir",
-            str(tmp_path / "out"),
+            *run_flags(dataset, tiny_encoder, tmp_path / "out"),
             *flags,
         ]
     )
@@ -219,12 +201,7 @@ def test_push_without_a_token_fails_before_training(tiny_encoder, small_dataset,
     monkeypatch.setenv("HF_TOKEN", "")
     code = train.main(
         [
-            "--dataset",
-            str(small_dataset),
-            "--model_name_or_path",
-            str(tiny_encoder),
-            "--output_dir",
-            str(tmp_path / "out"),
+            *run_flags(small_dataset, tiny_encoder, tmp_path / "out"),
             "--push_to_hub",
         ]
     )
@@ -237,12 +214,7 @@ def test_an_unloadable_encoder_is_explained(small_dataset, tmp_path, capsys, mon
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     code = train.main(
         [
-            "--dataset",
-            str(small_dataset),
-            "--model_name_or_path",
-            "klue/bert-base",
-            "--output_dir",
-            str(tmp_path / "out"),
+            *run_flags(small_dataset, "klue/bert-base", tmp_path / "out"),
         ]
     )
     assert code == 2 and "cannot load 'klue/bert-base'" in capsys.readouterr().err
@@ -251,12 +223,7 @@ def test_an_unloadable_encoder_is_explained(small_dataset, tmp_path, capsys, mon
 def test_a_bad_run_under_accelerate_launch_ends_with_our_error_line(tiny_encoder, tmp_path):
     dataset = write_jsonl(tmp_path / "d.jsonl", read_corpus(limit=40))
     result = launch_training(
-        "--dataset",
-        str(dataset),
-        "--model_name_or_path",
-        str(tiny_encoder),
-        "--output_dir",
-        str(tmp_path / "out"),
+        *run_flags(dataset, tiny_encoder, tmp_path / "out"),
         "--text_column",
         "plot",
         check=False,
