@@ -29,6 +29,7 @@ from gradio_client import Client, handle_file
 from genre_model.genres import GENRES
 from genre_model.inputs import MAX_CHARS, check_synopsis
 from genre_model.predict import GenrePredictor
+from genre_model.tables import read_table
 
 from helpers import OFFLINE_ENVIRONMENT, PROJECT_ROOT, read_corpus
 
@@ -252,13 +253,11 @@ def write_films_csv(path: Path, rows: list[dict], column: str = "synopsis") -> P
 
 
 def read_csv(path) -> list[dict]:
-    with open(path, encoding="utf-8-sig", newline="") as file:
-        return list(csv.DictReader(file))
+    return read_table(path).rows
 
 
 def test_a_file_gets_the_batch_cli_s_output(client, reference, tmp_path):
     from genre_model.predict import predict_rows
-    from genre_model.tables import read_table
 
     source = write_films_csv(tmp_path / "films.csv", read_corpus(limit=6) + [{"id": "short", "synopsis": "짧다"}])
     result, message = client.predict(handle_file(str(source)), "synopsis", api_name="/predict_file")

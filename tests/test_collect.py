@@ -12,7 +12,6 @@ request it answers.
 from __future__ import annotations
 
 import io
-import json
 import os
 import subprocess
 import sys
@@ -21,7 +20,6 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import openpyxl
-import pyarrow.parquet as pq
 import pytest
 
 from genre_model.collect.__main__ import main
@@ -31,6 +29,7 @@ from genre_model.collect.kmdb import KmdbFilm, normalize_title, pick_match, stri
 from genre_model.collect.rules import FilmRules
 from genre_model.collect.synopses import load_synopses
 from genre_model.collect.workdir import Workdir
+from genre_model.tables import read_table
 
 from fake_apis import KMDB_KEY, KOBIS_KEY, LOOKED_UP, Catalogue, FakeApis, make_catalogue
 
@@ -84,10 +83,9 @@ def fail_cleanly(result: subprocess.CompletedProcess, *expected: str) -> None:
 
 def dataset_rows(workdir: Path) -> tuple[list[dict], list[dict]]:
     """The rows of the built dataset, from the Parquet file and from the JSON Lines file."""
-    parquet = pq.read_table(workdir / "dataset" / "genre_synopses.parquet").to_pylist()
-    with (workdir / "dataset" / "genre_synopses.jsonl").open(encoding="utf-8") as file:
-        jsonl = [json.loads(line) for line in file]
-    return parquet, jsonl
+    return tuple(
+        read_table(workdir / "dataset" / name).rows for name in ("genre_synopses.parquet", "genre_synopses.jsonl")
+    )
 
 
 def assert_every_answer_fetched_once(server: FakeApis) -> None:
@@ -134,7 +132,7 @@ def test_each_rule_drops_the_films_it_should(built):
 def test_keep_duplicates_flag_keeps_the_repeated_synopsis(built, tmp_path):
     apis, workdir, _ = built
     succeed("build", "--keep-duplicates", "--output", str(tmp_path), workdir=workdir)
-    rows = pq.read_table(tmp_path / "genre_synopses.parquet").to_pylist()
+    rows = read_table(tmp_path / "genre_synopses.parquet").rows
     twins = [row["title"] for row in rows if row["title"].startswith("쌍둥이 별")]
     assert twins == ["쌍둥이 별", "쌍둥이 별 리마스터"]
     assert len(rows) == len(apis.catalogue.expected_rows()) + 1

@@ -25,7 +25,7 @@ from genre_model.genres import GENRES
 from genre_model.inputs import MAX_CHARS, check_synopsis
 from genre_model.model_folder import Thresholds
 from genre_model.predict import AGREEMENT_SYNOPSES, GenrePredictor, agreement_sample, inference_dtype, resolve_device
-from genre_model.tables import write_jsonl
+from genre_model.tables import read_table, write_jsonl
 
 from helpers import TWO_PROCESSES, launch, read_corpus
 from predict_models import LIVELY_THRESHOLDS, LIVELY_WINDOW, KeywordModel, save_lively_model
@@ -320,8 +320,7 @@ def run_cli(*arguments: str, processes: int = 1, cache: Path | None = None) -> s
 
 
 def read_output(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8-sig", newline="") as file:
-        return list(csv.DictReader(file))
+    return read_table(path).rows
 
 
 @pytest.fixture(scope="module")
