@@ -54,6 +54,7 @@ from genre_model.metrics import (
     multi_label_scores,
     tune_thresholds,
 )
+from genre_model.model_card import write_model_card
 from genre_model.model_folder import HeldOutPrediction, Thresholds, TrainingRecord, save_model_folder
 from genre_model.modeling import build_model, load_tokenizer, multi_label_loss, positive_weights
 from genre_model.scoring import Windows, combine_windows, cut_into_windows, score_windows, window_loader
@@ -526,6 +527,7 @@ def train(data: DataSpec, model_options: ModelOptions, training: TrainingOptions
             },
         )
         save_model_folder(out, unwrapped, tokenizer, record)
+        write_model_card(out, record)
         accelerator.print(f"saved the model folder {out}")
         if hub_options.push_to_hub:
             hub.push_model_folder(out, hub_options.hub_model_id, private=hub_options.hub_private_repo)

@@ -1,6 +1,6 @@
 """The model card (README.md of a model folder), written from what training measured.
 
-    write_model_card("out/genre-bert", record)        # genre_model.model_folder.save_model_folder calls this
+    write_model_card("out/genre-bert", record)        # train.py calls this after save_model_folder
     python -m genre_model.model_card out/genre-bert   # re-render the card of an existing folder
 
 Every number in the card comes from the folder's TrainingRecord (metrics,

@@ -1,14 +1,16 @@
 """The model folder: written once, by train.py through `save_model_folder`; read by everything else through here.
 
     save_model_folder("out/genre-bert", model, tokenizer, record)  # weights, tokenizer, config, the files below
+    write_model_card("out/genre-bert", record)  # genre_model.model_card: README.md and chart, from those files
     record = read_training_record("out/genre-bert")  # typed: thresholds, metrics, splits, run, test predictions
     thresholds = read_thresholds("you/klue-bert-movie-genres")  # a local folder or a Hub repo alike
 
 Besides the 🤗 files (config.json with Korean id2label, model.safetensors, the
 tokenizer) a folder holds the files named below; nothing else in the project
 knows their names or layout. Serving (genre_model.predict, app.py) imports this
-module, so it stays light: numpy and the standard library, huggingface_hub
-only to fetch a file of a Hub repo, and the card module only when writing.
+module, so it stays light: numpy and the standard library, and huggingface_hub
+only to fetch a file of a Hub repo. The card (README.md, per_genre_f1.png) is
+rendered from these files by genre_model.model_card, under the names defined here.
 """
 
 from __future__ import annotations
@@ -92,9 +94,8 @@ class TrainingRecord:
 
 
 def save_model_folder(folder: str | Path, model, tokenizer, record: TrainingRecord) -> Path:
-    """Write the model, its tokenizer, every record file and the card (README.md and chart) into `folder`."""
-    from genre_model.model_card import write_model_card  # the card needs matplotlib and the Hub's card classes
-
+    """Write the model, its tokenizer and every record file into `folder` (the card is rendered from them:
+    genre_model.model_card.write_model_card)."""
     folder = Path(folder)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -108,7 +109,6 @@ def save_model_folder(folder: str | Path, model, tokenizer, record: TrainingReco
     with open(folder / TEST_PREDICTIONS_FILE, "w", encoding="utf-8") as lines:
         for prediction in record.test_predictions:
             lines.write(json.dumps(asdict(prediction), ensure_ascii=False) + "\n")
-    write_model_card(folder, record)
     return folder
 
 
