@@ -8,7 +8,7 @@
 # run; random crops and token dropout because the corpus is small).
 # The vocabulary (8,000 pieces learnt from examples/synopses.jsonl with
 #     python -m genre_model.scratch --corpus examples/synopses.jsonl --vocab_size 8000 ...
-# plus the common Hangul syllables the corpus lacks: 10,103 in all) is reused rather than
+# plus the common Hangul syllables the corpus lacks: 10,084 in all) is reused rather than
 # learnt again because the WordPiece trainer breaks ties differently on every run; with it,
 # this script rebuilds the same model on the same machine, library versions and thread
 # count (OMP_NUM_THREADS=1 below: other counts round sums in another order).
