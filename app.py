@@ -328,6 +328,7 @@ def build_demo(predictor: GenrePredictor | None, problems: list[str]) -> gr.Bloc
             "windows": explanation.windows,
             "words": [{"word": word, "score": score} for word, score in explanation.words],
             "convergence_delta": explanation.convergence_delta,
+            "integration_steps": explanation.steps,
         }
 
     def model_info() -> str:

@@ -14,7 +14,9 @@ Several processes (GPUs, or CPU processes where there is no GPU); the output kee
     accelerate launch --multi_gpu --num_processes 2 --num_machines 1 --mixed_precision no --dynamo_backend no \\
         -m genre_model.predict --model out/genre-bert films.jsonl -o predictions.csv
 The output is the input rows plus `predicted_genres`, `problem` (why a row was
-not scored, see genre_model.inputs) and one `prob_<genre>` column per genre.
+not scored, see genre_model.inputs) and one `prob_<genre>` column per genre;
+`--explain N` adds an `explanation` column with the N words that pushed each
+chosen genre up most (genre_model.explain).
 
 Scores come from genre_model.scoring, the scorer train.py evaluates with:
 sigmoid(logits) in float32 whatever the model's precision, and synopses longer
@@ -357,8 +359,11 @@ class GenrePredictor:
 # ---- batch prediction command --------------------------------------------------------------------------------
 
 
-def output_row(row: dict, prediction: Prediction | None, problem: str | None) -> dict:
-    """An input row plus the prediction columns; lists and objects from JSON Lines stay JSON in the CSV."""
+def output_row(row: dict, prediction: Prediction | None, problem: str | None, explanation: dict | None = None) -> dict:
+    """An input row plus the prediction columns; lists and objects from JSON Lines stay JSON in the CSV.
+
+    `explanation` (genre -> [(word, score), ...]), when given, fills an `explanation` column with JSON.
+    """
     out = {
         key: json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
         for key, value in row.items()
@@ -366,6 +371,9 @@ def output_row(row: dict, prediction: Prediction | None, problem: str | None) ->
     # comma-separated like KOBIS's genre field, so genre_model.genres.parse_genres reads it back
     out["predicted_genres"] = ",".join(prediction.chosen) if prediction else ""
     out["problem"] = problem or ""
+    if explanation is not None:
+        words = {genre: [[word, round(score, 4)] for word, score in pairs] for genre, pairs in explanation.items()}
+        out["explanation"] = json.dumps(words, ensure_ascii=False) if words else ""
     scores = prediction.probabilities if prediction else {}
     out.update({f"prob_{genre}": f"{scores[genre]:.6f}" if prediction else "" for genre in GENRES})
     return out
@@ -379,10 +387,13 @@ def predict_rows(
     *,
     progress: bool = False,
     accelerator=None,
+    explain_words: int = 0,
 ) -> list[dict]:
     """Every row of `table` with its predicted genres and probabilities, or the reason it was not scored, in order.
 
     The batch CLI and the app's file tab both call this, so a file gives the same output either way.
+    `explain_words` > 0 adds, for each chosen genre (the top genre when none is chosen), the words that
+    pushed it up most (genre_model.explain; one integrated-gradients run per genre, so much slower).
     """
     texts = table.column(text_column)
     problems = [check_synopsis(text) for text in texts]
@@ -391,11 +402,33 @@ def predict_rows(
         [texts[index] for index in scored], threshold, progress=progress, accelerator=accelerator
     )
     by_row = dict(zip(scored, predictions))
-    return [output_row(row, by_row.get(index), problems[index]) for index, row in enumerate(table.rows)]
+    explanations = explain_predictions(predictor, texts, by_row, explain_words, progress) if explain_words else {}
+    return [
+        output_row(row, by_row.get(index), problems[index], explanations.get(index, {}) if explain_words else None)
+        for index, row in enumerate(table.rows)
+    ]
+
+
+def explain_predictions(
+    predictor: GenrePredictor, texts: list[str], by_row: dict[int, Prediction], words: int, progress: bool
+) -> dict[int, dict[str, list[tuple[str, float]]]]:
+    """For each scored row, its chosen genres (or its top genre) with the `words` words that pushed each up most."""
+    from tqdm.auto import tqdm
+
+    from genre_model.explain import explain
+
+    return {
+        index: {
+            genre: explain(predictor, texts[index], genre).top(words)
+            for genre in prediction.chosen or [prediction.ranked[0][0]]
+        }
+        for index, prediction in tqdm(by_row.items(), desc="explaining", unit="synopsis", disable=not progress)
+    }
 
 
 def write_rows(path: str | Path, rows: list[dict], columns: list[str]) -> None:
-    fields = columns + ["predicted_genres", "problem"] + [f"prob_{genre}" for genre in GENRES]
+    explained = ["explanation"] if rows and "explanation" in rows[0] else []
+    fields = columns + ["predicted_genres", "problem"] + explained + [f"prob_{genre}" for genre in GENRES]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     # utf-8-sig so that Excel, which many users open CSVs with, shows Hangul
     with open(path, "w", encoding="utf-8-sig", newline="") as file:
@@ -408,6 +441,7 @@ CLI_EXAMPLES = """examples:
   python -m genre_model.predict --model out/genre-bert films.csv -o predictions.csv
   python -m genre_model.predict --model you/klue-bert-movie-genres films.csv --text_column plot --threshold 0.4 \\
       -o predictions.csv
+  python -m genre_model.predict --model demo_model films.csv --explain 5 -o predictions.csv  # + why each genre
   several processes (one per GPU, or CPU processes), one output in input order:
   accelerate launch --multi_gpu --num_processes 2 --num_machines 1 --mixed_precision no --dynamo_backend no \\
       -m genre_model.predict --model out/genre-bert films.jsonl -o predictions.csv"""
@@ -444,6 +478,14 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps; under accelerate launch each process takes its own",
     )
     parser.add_argument(
+        "--explain",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add an 'explanation' column: for each chosen genre (the top one when none is), the N words that "
+        "pushed it up most, as JSON (slow: one integrated-gradients run per genre, on the main process)",
+    )
+    parser.add_argument(
         "--no_fast_cpu",
         action="store_true",
         help="stay in torch fp32 on CPU (by default int8 or ONNX Runtime is used where it agrees with fp32)",
@@ -458,6 +500,8 @@ def predict_file(args: argparse.Namespace) -> None:
 
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise ArgumentError(f"--threshold must lie between 0 and 1, not {args.threshold}")
+    if args.explain < 0:
+        raise ArgumentError(f"--explain takes a number of words, 0 or more, not {args.explain}")
     # Every process reads the input, so bad input stops them all with the same message before any model is loaded.
     table = read_table(args.input, text_column=args.text_column)
     table.require(args.text_column, "--text_column")
@@ -485,6 +529,7 @@ def predict_file(args: argparse.Namespace) -> None:
         args.threshold,
         progress=accelerator.is_local_main_process,
         accelerator=shared,
+        explain_words=args.explain if accelerator.is_main_process else 0,  # only the main process writes
     )
     if accelerator.is_main_process:
         write_rows(args.output, rows, table.columns)

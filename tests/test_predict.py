@@ -398,6 +398,26 @@ def test_cli_reads_csv_with_a_chosen_text_column_and_plain_text(trained_model, v
     assert [row["synopsis"] for row in read_output(tmp_path / "b.csv")] == SYNOPSES[:2]
 
 
+def test_cli_explains_each_chosen_genre_with_the_words_that_pushed_it_up(lively_model, verdict_cache, tmp_path):
+    from genre_model.predict import main
+
+    rows = read_corpus(limit=2) + [{"id": "too-short", "synopsis": "짧은 줄거리"}]
+    source, output = write_jsonl(tmp_path / "films.jsonl", rows), tmp_path / "explained.csv"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GENRE_MODEL_CACHE", str(verdict_cache))
+        assert main(["--model", str(lively_model), str(source), "-o", str(output), "--explain", "2"]) == 0
+    written = read_output(output)
+    assert written[2]["explanation"] == "" and written[2]["problem"]
+    for row, original in zip(written[:2], rows):
+        explanation = json.loads(row["explanation"])
+        chosen = row["predicted_genres"].split(",") if row["predicted_genres"] else []
+        top = max(GENRES, key=lambda genre: float(row[f"prob_{genre}"]))
+        assert list(explanation) == (chosen or [top])
+        for words in explanation.values():
+            assert len(words) == 2 and all(word in original["synopsis"].split() for word, _ in words)
+            assert words[0][1] >= words[1][1]
+
+
 def write_bad_input(case: str, folder: Path) -> Path:
     source = folder / "films.csv"
     if case == "missing column":
@@ -418,6 +438,7 @@ def write_bad_input(case: str, folder: Path) -> Path:
         ("empty file", "holds no rows"),
         ("unsupported type", "unsupported file type .xlsx"),
         ("missing model", "no such folder"),
+        ("negative --explain", "--explain takes a number of words"),
     ],
 )
 def test_cli_bad_input_is_refused_with_a_message_and_exit_code_2(case, message, trained_model, tmp_path, capsys):
@@ -426,7 +447,8 @@ def test_cli_bad_input_is_refused_with_a_message_and_exit_code_2(case, message, 
     source, model = write_bad_input(case, tmp_path), str(trained_model)
     if case == "missing model":
         source, model = write_jsonl(tmp_path / "films.jsonl", read_corpus(limit=1)), str(tmp_path / "no-model")
-    assert main(["--model", model, str(source), "-o", str(tmp_path / "out.csv")]) == 2
+    extra = ["--explain", "-1"] if case == "negative --explain" else []
+    assert main(["--model", model, str(source), "-o", str(tmp_path / "out.csv"), *extra]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out.csv").exists()
 
