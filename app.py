@@ -32,6 +32,7 @@ import gradio as gr
 
 from genre_model.corpus import read_example_corpus
 from genre_model.errors import DataError, ModelLoadError
+from genre_model.explain import explain
 from genre_model.genres import GENRES
 from genre_model.inputs import caution, check_synopsis
 from genre_model.predict import GenrePredictor, Prediction, predict_rows, write_rows
@@ -207,11 +208,31 @@ VIEW_CSS = """
 """
 
 
+def on_lent_gpu(function):
+    """`function`, holding a GPU lent for each call on a ZeroGPU Space; as it is elsewhere (no `spaces` package)."""
+    try:
+        import spaces
+    except ImportError:
+        return function
+    return spaces.GPU(function)
+
+
 def build_demo(predictor: GenrePredictor | None, problems: list[str]) -> gr.Blocks:
+    @on_lent_gpu
     def score(texts: list[str]):
-        """The one place the page and the API run the model; logged so that anyone can see when it runs."""
+        """The one place the page and the API score synopses; logged so that anyone can see when the model runs."""
         logger.info("model scored %d synopsis(es)", len(texts))
         return predictor.score(texts)
+
+    @on_lent_gpu
+    def explain_genre(text: str, genre: str):
+        logger.info("model explained 1 synopsis")
+        return explain(predictor, text, genre)
+
+    @on_lent_gpu
+    def predict_table(table, column: str) -> list[dict]:
+        logger.info("model scored %d synopsis(es) of a file", len(table))
+        return predict_rows(predictor, table, column, progress=True)
 
     # ---- the page --------------------------------------------------------------------------------------------
 
@@ -269,8 +290,7 @@ def build_demo(predictor: GenrePredictor | None, problems: list[str]) -> gr.Bloc
                 "줄거리가 든 열 이름을 입력해 주세요."
             )
         capped = type(table)(table.source, table.rows[:MAX_FILE_ROWS], table.columns)
-        logger.info("model scored %d synopsis(es) of a file", len(capped))
-        rows = predict_rows(predictor, capped, column, progress=True)
+        rows = predict_table(capped, column)
         output = Path(tempfile.mkdtemp(prefix="genres-")) / f"{Path(path).stem}_genres.csv"
         write_rows(output, rows, table.columns)
         skipped = sum(bool(row["problem"]) for row in rows)
@@ -289,39 +309,33 @@ def build_demo(predictor: GenrePredictor | None, problems: list[str]) -> gr.Bloc
 
     # ---- the API: typed endpoints that check every value themselves ------------------------------------------
 
-    def predict_request(synopsis: str, mode: str = PER_GENRE, threshold: float = 0.5) -> dict:
-        """Every genre's probability and threshold, ranked, and the chosen genres; {"error": ...} for a bad request."""
-        return predict_requests([synopsis], [mode], [threshold])[0][0]
-
     def predict_requests(synopses: list[str], modes: list[str], thresholds: list[float]) -> tuple[list[dict]]:
-        """Batched by Gradio: requests waiting together are scored in one call of the model."""
+        """Every genre's probability and threshold, ranked, and the chosen genres; {"error": ...} for a bad request.
+        Batched by Gradio: requests waiting together are scored in one call of the model."""
         answers: list[dict | None] = []
-        for text, mode, threshold in zip(synopses, modes, thresholds):
-            setting, problem = threshold_setting(mode, threshold)
+        settings = [threshold_setting(mode, threshold) for mode, threshold in zip(modes, thresholds)]
+        for text, (_, problem) in zip(synopses, settings):
             problem = NO_MODEL if predictor is None else check_synopsis(text) or problem
             answers.append({"error": problem} if problem else None)
         valid = [index for index, answer in enumerate(answers) if answer is None]
         if valid:
             scores = score([synopses[index] for index in valid])
             for index, probabilities, windows in zip(valid, scores.probabilities, scores.windows):
-                setting, _ = threshold_setting(modes[index], thresholds[index])
+                setting = settings[index][0]
                 prediction = predictor.decide(probabilities, predictor.thresholds_for(setting), int(windows))
                 answers[index] = prediction_json(prediction, caution(synopses[index], predictor.tokenizer) or "")
         return (answers,)
 
     def explain_request(synopsis: str, genre: str = "") -> dict:
         """Each word of the synopsis with how much it pushed `genre` (default: the top genre) up or down."""
-        from genre_model.explain import explain
-
         problem = NO_MODEL if predictor is None else check_synopsis(synopsis)
         if problem:
             return {"error": problem}
         if genre in (None, ""):
-            genre = predict_request(synopsis)["genres"][0]["genre"]
+            genre = GENRES[int(score([synopsis]).probabilities[0].argmax())]
         if genre not in GENRES:
             return {"error": f"알 수 없는 장르입니다: {genre!r}. 가능한 장르: {', '.join(GENRES)}"}
-        logger.info("model explained 1 synopsis")
-        explanation = explain(predictor, synopsis, genre)
+        explanation = explain_genre(synopsis, genre)
         return {
             "genre": genre,
             "probability": explanation.probability,

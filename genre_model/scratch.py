@@ -130,10 +130,14 @@ def pretrain_masked_lm(
     from torch.utils.data import DataLoader
     from transformers import AutoTokenizer, BertForMaskedLM, DataCollatorForLanguageModeling, get_scheduler
 
+    from genre_model.scoring import cut_into_windows
+
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    window = tokenizer.model_max_length
-    windows = tokenizer(texts, truncation=True, max_length=window, stride=window // 4, return_overflowing_tokens=True)
-    examples = [{"input_ids": ids} for ids in windows["input_ids"]]
+    # every window, as the scorer cuts them
+    examples = [
+        {"input_ids": window["input_ids"]}
+        for window in cut_into_windows(texts, tokenizer, tokenizer.model_max_length).inputs
+    ]
     torch.manual_seed(seed)
     model = BertForMaskedLM.from_pretrained(folder).train()
     loader = DataLoader(

@@ -57,10 +57,8 @@ def test_an_encoder_built_on_a_reused_vocabulary_is_repeatable(tmp_path):
     )  # a tokenizer saved after use (train.py's) remembers its truncation
     source = tmp_path / "source"
     tokenizer.save_pretrained(source)
-    shape = (
-        "--seed 3 --max_length 64 --num_hidden_layers 1 --hidden_size 32 --num_attention_heads 2 --intermediate_size 64"
-    )
-    arguments = ["--tokenizer", str(source), *shape.split()]
+    shape = [part for name, value in ONE_LAYER.items() for part in (f"--{name}", str(value))]
+    arguments = ["--tokenizer", str(source), "--seed", "3", "--max_length", "64", *shape]
     # once in this process, once in a fresh interpreter (another hash seed): the same weights both times
     main([*arguments, "--output_dir", str(tmp_path / "first")])
     result = subprocess.run(
