@@ -104,6 +104,11 @@ def model_panel(predictor: GenrePredictor | None, problems: list[str]) -> str:
             f"{check['identical_decisions']:.1%}에서 fp32와 같은 장르, "
             f"점수 차이 최대 {check['max_score_difference']:.4f} → {verdict}"
         )
+    if info["thresholds_relative_to_top"]:
+        lines.append(
+            "**장르별 임계값**은 그 줄거리에서 가장 높은 장르 확률에 대한 비율입니다: "
+            "확률이 (임계값 × 최고 확률) 이상인 장르가 선택되고, 막대의 표시가 그 값입니다."
+        )
     tuned = (info["test_scores"] or {}).get("tuned_thresholds")
     lines.append(
         f"**자체 테스트 점수** (학습 데이터에서 떼어 둔 테스트 분할, 장르별 임계값): micro-F1 {tuned['micro_f1']:.3f} "

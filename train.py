@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 from transformers import HfArgumentParser, get_scheduler, set_seed
 
 from genre_model import hub
-from genre_model.baselines import LabelledTexts, tfidf_baseline_scores
+from genre_model.baselines import LabelledTexts, out_of_fold_probabilities, tfidf_baseline_scores
 from genre_model.batching import Augmentation, tokenize, train_dataloader
 from genre_model.cpu_threads import use_cpu_threads
 from genre_model.data import DataSpec, PreparedSplits, prepare_splits
@@ -109,12 +109,26 @@ class TrainingOptions:
     threshold_min_support: int = field(
         default=5, metadata={"help": "genres with fewer validation positives get the global threshold"}
     )
+    threshold_relative_to_top: bool = field(
+        default=False,
+        metadata={
+            "help": "tune each genre's threshold as a share of the synopsis's top probability, not a probability: "
+            "decisions that hold when the model is less sure of every genre on text unlike its training data"
+        },
+    )
     random_crop: bool = field(
         default=False, metadata={"help": "read a long training synopsis from a random place each epoch, not its start"}
     )
     token_dropout: float = field(
         default=0.0,
         metadata={"help": "share of a training synopsis's tokens hidden behind [MASK] each epoch (e.g. 0.1)"},
+    )
+    baseline_distillation: float = field(
+        default=0.0,
+        metadata={
+            "help": "learn from (1 - w) * labels + w * the TF-IDF baseline's out-of-fold probabilities, w in [0, 1) "
+            "(e.g. 0.5): graded targets from a model of the words, for small training sets"
+        },
     )
     seed: int = field(default=42)
     checkpointing_steps: str = field(
@@ -142,6 +156,8 @@ class TrainingOptions:
             )
         if not 0.0 <= self.token_dropout < 1.0:
             raise ArgumentError(f"--token_dropout must lie in [0, 1), not {self.token_dropout}")
+        if not 0.0 <= self.baseline_distillation < 1.0:
+            raise ArgumentError(f"--baseline_distillation must lie in [0, 1), not {self.baseline_distillation}")
         if self.save_total_limit < 1:
             raise ArgumentError("--save_total_limit must be at least 1: resuming needs a checkpoint")
 
@@ -281,6 +297,23 @@ def save_checkpoint(accelerator: Accelerator, state: TrainingState, training: Tr
     accelerator.wait_for_everyone()
 
 
+# ---- what the model learns from ------------------------------------------------------------------------------
+
+
+def with_distilled_targets(train_rows, weight: float, seed: int):
+    """`train_rows` learning (1 - weight) * labels + weight * the TF-IDF baseline's out-of-fold probabilities.
+
+    Why: an encoder learnt from a few thousand synopses drives its scores to 0
+    and 1 on them and leans on the few words that separate them; the baseline's
+    out-of-fold probabilities say how strongly all the words of each synopsis
+    point to each genre, as a model that never read it judges.
+    """
+    labels = np.asarray(train_rows["labels"], dtype=np.float64)
+    teacher = out_of_fold_probabilities(list(train_rows["text"]), labels.astype(int), seed=seed)
+    targets = (1 - weight) * labels + weight * teacher
+    return train_rows.remove_columns("labels").add_column("labels", targets.astype(np.float32).tolist())
+
+
 # ---- evaluation ----------------------------------------------------------------------------------------------
 
 
@@ -341,9 +374,11 @@ def train(data: DataSpec, model_options: ModelOptions, training: TrainingOptions
     with accelerator.main_process_first():  # the main process fills the datasets cache, the others read it
         splits = prepare_splits(read_dataset(data.dataset, data.validation_file, data.test_file), data, training.seed)
         tokenizer = load_tokenizer(model_options.model_name_or_path, model_options.max_length)
-        train_split = tokenize(
-            splits.datasets["train"], tokenizer, model_options.max_length, whole=training.random_crop
-        )
+        train_rows = splits.datasets["train"]
+        train_labels = np.asarray(train_rows["labels"])  # the true multi-hot labels, whatever the model learns from
+        if training.baseline_distillation:
+            train_rows = with_distilled_targets(train_rows, training.baseline_distillation, training.seed)
+        train_split = tokenize(train_rows, tokenizer, model_options.max_length, whole=training.random_crop)
     accelerator.print(
         f"rows per split: { {name: len(split) for name, split in splits.datasets.items()} }; "
         f"dropped: {splits.drop_report.to_dict()['dropped']}"
@@ -355,7 +390,6 @@ def train(data: DataSpec, model_options: ModelOptions, training: TrainingOptions
         )
         for name in ("validation", "test")
     )
-    train_labels = np.asarray(train_split["labels"])
 
     # ---- model and optimiser
     model = build_model(model_options.model_name_or_path)
@@ -504,7 +538,12 @@ def train(data: DataSpec, model_options: ModelOptions, training: TrainingOptions
         validation.probabilities(model, accelerator),
         test.probabilities(model, accelerator),
     )
-    thresholds = tune_thresholds(validation.labels, validation_probabilities, training.threshold_min_support)
+    thresholds = tune_thresholds(
+        validation.labels,
+        validation_probabilities,
+        training.threshold_min_support,
+        relative_to_top=training.threshold_relative_to_top,
+    )
     metrics = final_metrics(state, thresholds, validation, validation_probabilities, test, test_probabilities)
     metrics["test"] |= baseline_scores(splits, training.threshold_min_support)
     scores = metrics["test"]["tuned_thresholds"]

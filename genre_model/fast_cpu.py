@@ -48,8 +48,8 @@ METHODS = (
 )
 
 # Linear layers left in fp32: they run once per window, not once per token, so int8 would save
-# nothing there, while their errors would go straight into the scores.
-HEAD_LAYERS = ("pooler", "classifier")
+# nothing there, while their errors would go straight into the scores (BERT: pooler; ModernBERT: head).
+HEAD_LAYERS = ("pooler", "head", "classifier")
 
 
 class FastPathError(Exception):

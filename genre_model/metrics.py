@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.metrics import hamming_loss, precision_recall_fscore_support
 
 from genre_model.genres import GENRES
-from genre_model.model_folder import Thresholds
+from genre_model.model_folder import Thresholds, top_probability
 
 AVERAGES = ("micro", "macro", "weighted", "samples")
 # Thresholds are searched on this grid: fine enough to matter, coarse enough
@@ -110,10 +110,15 @@ def best_global_threshold(y_true: np.ndarray, probabilities: np.ndarray) -> tupl
     return threshold, float(scores[threshold == THRESHOLD_GRID][0])
 
 
-def tune_thresholds(y_true: np.ndarray, probabilities: np.ndarray, min_support: int = 5) -> Thresholds:
+def tune_thresholds(
+    y_true: np.ndarray, probabilities: np.ndarray, min_support: int = 5, relative_to_top: bool = False
+) -> Thresholds:
     """Per-genre thresholds maximising each genre's validation F1; genres with fewer than
-    `min_support` positives get the global threshold that maximises micro-F1."""
+    `min_support` positives get the global threshold that maximises micro-F1. With `relative_to_top`,
+    the thresholds are shares of each synopsis's top probability (see Thresholds)."""
     y_true = np.asarray(y_true).astype(int)
+    if relative_to_top:
+        probabilities = np.asarray(probabilities, dtype=np.float64) / top_probability(probabilities)
     global_threshold, _ = best_global_threshold(y_true, probabilities)
     per_genre_scores = f1_at_each_threshold(y_true, probabilities)
     supported = y_true.sum(axis=0) >= min_support
@@ -122,4 +127,6 @@ def tune_thresholds(y_true: np.ndarray, probabilities: np.ndarray, min_support: 
         for index, genre in enumerate(GENRES)
     }
     tuned = tuple(genre for index, genre in enumerate(GENRES) if supported[index])
-    return Thresholds(per_genre=per_genre, global_threshold=global_threshold, tuned_genres=tuned)
+    return Thresholds(
+        per_genre=per_genre, global_threshold=global_threshold, tuned_genres=tuned, relative_to_top=relative_to_top
+    )

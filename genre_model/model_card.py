@@ -177,11 +177,10 @@ single threshold).
 
 ## How the thresholds are used
 
-`thresholds.json` holds one probability cut-off per genre: the one that maximised
+`thresholds.json` holds one {_threshold_kind(thresholds)} per genre: the one that maximised
 that genre's F1 on the validation split. Genres with fewer than {run["threshold_min_support"]}
 positive validation examples get the global cut-off ({thresholds.global_threshold:.2f}),
-the one that maximised validation micro-F1, marked "(global)" above. A genre is
-predicted when its probability reaches its threshold.
+the one that maximised validation micro-F1, marked "(global)" above. {_threshold_rule(thresholds)}
 
 ## Usage
 
@@ -194,7 +193,7 @@ scores = classifier(["평범한 회사원이 우연히 거대한 범죄 조직�
 
 import json
 {_thresholds_snippet(run)}
-genres = [s["label"] for s in scores if s["score"] >= thresholds[s["label"]]]
+{_decision_snippet(thresholds)}
 ```
 
 ## Data
@@ -219,20 +218,39 @@ Rows dropped while cleaning:
 
 `accelerate launch train.py` from genre_model: max {run["max_length"]} tokens, {run["num_train_epochs"]} epochs
 at most (early stopping on validation micro-F1, patience {run["early_stopping_patience"]} epochs),
-learning rate {run["learning_rate"]}, batch size {run["total_batch_size"]}, seed {run["seed"]}.
+learning rate {run["learning_rate"]}, batch size {run["total_batch_size"]}, seed {run["seed"]}.{_recipe(run)}
 All arguments are in `training_args.json`.
 
 ## Limitations
 
 - Genre labels come from the data source's catalogue and are noisy: many films carry
   genres their synopsis barely hints at, so part of the error is label noise.
-- Training reads the first {run["max_length"]} tokens of a synopsis; validation, test and the
+- Training reads {_training_window(run)} of a synopsis; validation, test and the
   genre_model predictor read longer synopses whole, in overlapping windows.
 - Rare genres have few examples; their scores vary more from split to split.
 {_weak_genres(metrics)}- A predecessor reported micro-F1 0.92 on a test split that overlapped its training
   data; the scores here come from a split with no overlap and are not comparable to it.
 """
     )
+
+
+def _training_window(run: dict) -> str:
+    where = "a random window" if run.get("random_crop") else "the first window"
+    return f"{where} of {run['max_length']} tokens"
+
+
+def _recipe(run: dict) -> str:
+    """The training choices beyond the usual ones, as a sentence (empty when none was made)."""
+    choices = []
+    if run.get("token_dropout"):
+        choices.append(f"{run['token_dropout']:.0%} of a synopsis's tokens hidden behind [MASK] each epoch")
+    if run.get("baseline_distillation"):
+        weight = run["baseline_distillation"]
+        choices.append(
+            f"targets blended from the labels ({1 - weight:.0%}) and the TF-IDF baseline's out-of-fold "
+            f"probabilities ({weight:.0%})"
+        )
+    return f"\nAlso: {'; '.join(choices)}." if choices else ""
 
 
 def _evaluations_section(evaluations: list[dict]) -> str:
@@ -283,6 +301,30 @@ def _thresholds_snippet(run: dict) -> str:
             f'thresholds = json.load(open(hf_hub_download("{run["hub_model_id"]}", "thresholds.json")))["per_genre"]'
         )
     return f'thresholds = json.load(open("{_model_name(run)}/thresholds.json"))["per_genre"]'
+
+
+def _threshold_kind(thresholds: Thresholds) -> str:
+    return "share of the top genre's probability" if thresholds.relative_to_top else "probability cut-off"
+
+
+def _threshold_rule(thresholds: Thresholds) -> str:
+    if thresholds.relative_to_top:
+        return (
+            "A genre is predicted when its probability reaches its threshold times the\n"
+            "synopsis's highest probability (`relative_to_top` in `thresholds.json`), so the top\n"
+            "genre always is: decisions that hold when the model is less sure of every genre at\n"
+            "once, as a model is on text unlike its training data."
+        )
+    return "A genre is predicted when its probability reaches its threshold."
+
+
+def _decision_snippet(thresholds: Thresholds) -> str:
+    if thresholds.relative_to_top:
+        return (
+            'top = max(s["score"] for s in scores)\n'
+            'genres = [s["label"] for s in scores if s["score"] >= thresholds[s["label"]] * top]'
+        )
+    return 'genres = [s["label"] for s in scores if s["score"] >= thresholds[s["label"]]]'
 
 
 def write_model_card(folder: str | Path, record: TrainingRecord | None = None) -> Path:

@@ -36,20 +36,40 @@ CHART_FILE = "per_genre_f1.png"
 CARD_FILE = "README.md"
 
 
+def top_probability(probabilities: np.ndarray) -> np.ndarray:
+    """Each synopsis's highest probability, shaped to divide or scale its row (never 0: scores may underflow)."""
+    return np.maximum(np.asarray(probabilities, dtype=np.float64).max(axis=-1, keepdims=True), 1e-12)
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    """A probability cut-off per genre (GENRES order), and the single global one it falls back to."""
+    """A probability cut-off per genre (GENRES order), and the single global one it falls back to.
+
+    With `relative_to_top`, each cut-off is a share of the synopsis's highest
+    probability instead of a probability: a genre is in when it scores at least,
+    say, 0.6 of the top genre's score. Such decisions survive a model being less
+    sure of every genre at once, as a model trained on one kind of text is on
+    another (see train.py's --threshold_relative_to_top); the top genre is always in.
+    """
 
     per_genre: dict[str, float]
     global_threshold: float
     tuned_genres: tuple[str, ...]  # genres with enough validation support to get their own
+    relative_to_top: bool = False
 
     def vector(self) -> np.ndarray:
         return np.array([self.per_genre[genre] for genre in GENRES])
 
+    def cutoffs(self, probabilities: np.ndarray) -> np.ndarray:
+        """The probability each genre must reach, for each synopsis (same shape as `probabilities`)."""
+        probabilities = np.asarray(probabilities, dtype=np.float64)
+        if not self.relative_to_top:
+            return np.broadcast_to(self.vector(), probabilities.shape)
+        return self.vector() * top_probability(probabilities)
+
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
-        """The 0/1 decisions: a genre is in when its probability reaches its threshold."""
-        return (np.asarray(probabilities) >= self.vector()).astype(int)
+        """The 0/1 decisions: a genre is in when its probability reaches its cut-off."""
+        return (np.asarray(probabilities, dtype=np.float64) >= self.cutoffs(probabilities)).astype(int)
 
     def to_dict(self) -> dict:
         return asdict(self) | {"tuned_genres": list(self.tuned_genres)}
@@ -63,6 +83,7 @@ class Thresholds:
             per_genre={genre: float(data["per_genre"][genre]) for genre in GENRES},
             global_threshold=float(data["global_threshold"]),
             tuned_genres=tuple(data.get("tuned_genres", ())),
+            relative_to_top=bool(data.get("relative_to_top", False)),  # absent from folders written before it
         )
 
     @classmethod
@@ -97,6 +118,8 @@ def save_model_folder(folder: str | Path, model, tokenizer, record: TrainingReco
     """Write the model, its tokenizer and every record file into `folder` (the card is rendered from them:
     genre_model.model_card.write_model_card)."""
     folder = Path(folder)
+    # scores recorded in this folder for earlier weights (train.py --overwrite_output_dir) are not this model's
+    (folder / EVALUATIONS_FILE).unlink(missing_ok=True)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     write_thresholds(folder, record.thresholds)

@@ -60,7 +60,7 @@ class Prediction:
     ranked: list[tuple[str, float]]  # all GENRES, highest probability first
     chosen: list[str]  # in ranked order
     chunks: int  # windows the synopsis was read in (1 unless it is longer than the model's window)
-    cutoffs: dict[str, float]  # the threshold each genre had to reach
+    cutoffs: dict[str, float]  # the probability each genre had to reach (its threshold, or a share of the top one)
 
     @property
     def probabilities(self) -> dict[str, float]:
@@ -320,7 +320,8 @@ class GenrePredictor:
         ranked = sorted(zip(GENRES, np.asarray(probabilities).astype(float).tolist()), key=lambda pair: -pair[1])
         decided = dict(zip(GENRES, thresholds.decide(probabilities)))
         chosen = [genre for genre, _ in ranked if decided[genre]]
-        return Prediction(ranked=ranked, chosen=chosen, chunks=windows, cutoffs=dict(thresholds.per_genre))
+        cutoffs = dict(zip(GENRES, thresholds.cutoffs(np.asarray(probabilities)[None])[0].tolist()))
+        return Prediction(ranked=ranked, chosen=chosen, chunks=windows, cutoffs=cutoffs)
 
     def thresholds_for(self, threshold: float | None) -> Thresholds:
         """The model's per-genre thresholds (None) or one threshold for all genres."""
@@ -342,6 +343,7 @@ class GenrePredictor:
             "window": self.window,
             "stride": self.stride,
             "tuned_genres": len(self.thresholds.tuned_genres),
+            "thresholds_relative_to_top": self.thresholds.relative_to_top,
             "evaluations": self.evaluations,
             "test_scores": {
                 setting: {

@@ -23,7 +23,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-from transformers import BertConfig, BertModel, BertTokenizerFast, PreTrainedTokenizerBase
+from transformers import (
+    BertConfig,
+    BertModel,
+    BertTokenizerFast,
+    ModernBertConfig,
+    ModernBertModel,
+    PreTrainedTokenizerBase,
+)
 
 from genre_model.tables import read_table
 
@@ -95,18 +102,49 @@ def as_bert_tokenizer(tokenizer: Tokenizer, max_length: int) -> BertTokenizerFas
     )
 
 
-def save_scratch_encoder(output_dir: str | Path, tokenizer: PreTrainedTokenizerBase, **bert_config) -> Path:
-    """Write `tokenizer` and a random BERT sized by `bert_config` (a position per window token) to `output_dir`."""
-    max_length = tokenizer.model_max_length
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        max_position_embeddings=max_length,
-        pad_token_id=tokenizer.pad_token_id,
-        **bert_config,
-    )
+ARCHITECTURES = ("bert", "modernbert")
+
+
+def save_scratch_encoder(
+    output_dir: str | Path, tokenizer: PreTrainedTokenizerBase, architecture: str = "bert", **sizes
+) -> Path:
+    """Write `tokenizer` and a random encoder sized by `sizes` (a position per window token) to `output_dir`.
+
+    `bert` is BERT: its classifier reads the [CLS] token. `modernbert` is
+    ModernBERT (rotary positions, gated feed-forward layers, no biases) set to
+    read the mean of all tokens: a from-scratch encoder trained on a few
+    thousand synopses learns a genre from the words spread over the whole
+    text far more easily through a mean than through one token that must
+    first learn to gather them. Dropout is BERT's 0.1 in both (ModernBERT
+    ships 0, tuned for pretraining on billions of tokens).
+    """
+    special = {
+        "vocab_size": len(tokenizer),
+        "max_position_embeddings": tokenizer.model_max_length,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+    if architecture == "bert":
+        model = BertModel(BertConfig(**special, **sizes))
+    elif architecture == "modernbert":
+        ids = {"cls_token_id": tokenizer.cls_token_id, "sep_token_id": tokenizer.sep_token_id}
+        config = ModernBertConfig(
+            **special,
+            **sizes,
+            **ids,
+            bos_token_id=ids["cls_token_id"],
+            eos_token_id=ids["sep_token_id"],
+            classifier_pooling="mean",
+            embedding_dropout=0.1,
+            attention_dropout=0.1,
+            mlp_dropout=0.1,
+            classifier_dropout=0.1,
+        )
+        model = ModernBertModel(config)
+    else:
+        raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, not {architecture!r}")
     output_dir = Path(output_dir)
     tokenizer.save_pretrained(output_dir)
-    BertModel(config).save_pretrained(output_dir)
+    model.save_pretrained(output_dir)
     return output_dir
 
 
@@ -188,6 +226,9 @@ def main(argv: list[str] | None = None) -> None:
     vocabulary.add_argument(
         "--tokenizer", help="reuse the tokenizer of this folder instead of learning one (a repeatable run)"
     )
+    parser.add_argument(
+        "--architecture", choices=ARCHITECTURES, default="bert", help="bert reads [CLS]; modernbert the mean of tokens"
+    )
     parser.add_argument("--max_length", type=int, default=512, help="position embeddings, and the tokenizer's window")
     parser.add_argument("--num_hidden_layers", type=int, default=4)
     parser.add_argument("--hidden_size", type=int, default=256)
@@ -204,6 +245,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("give --corpus to learn a vocabulary from, or --tokenizer to reuse one")
     if args.pretrain_epochs and not args.corpus:
         parser.error("--pretrain_epochs needs --corpus, the text to pretrain on")
+    if args.pretrain_epochs and args.architecture != "bert":
+        parser.error("--pretrain_epochs pretrains BERT encoders only (--architecture bert)")
 
     from transformers import set_seed
 
@@ -222,6 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     folder = save_scratch_encoder(
         args.output_dir,
         tokenizer,
+        args.architecture,
         num_hidden_layers=args.num_hidden_layers,
         hidden_size=args.hidden_size,
         num_attention_heads=args.num_attention_heads,

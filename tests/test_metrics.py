@@ -65,9 +65,30 @@ def test_genres_with_too_little_validation_support_get_the_global_threshold(labe
     assert thresholds.per_genre[GENRES[3]] == thresholds.global_threshold
 
 
-def test_thresholds_survive_a_json_round_trip(labelled_probabilities):
-    thresholds = tune_thresholds(*labelled_probabilities)
+@pytest.mark.parametrize("relative_to_top", [False, True])
+def test_thresholds_survive_a_json_round_trip(labelled_probabilities, relative_to_top):
+    thresholds = tune_thresholds(*labelled_probabilities, relative_to_top=relative_to_top)
     assert Thresholds.from_dict(thresholds.to_dict()) == thresholds
+
+
+def test_thresholds_written_before_the_relative_rule_read_as_probability_cut_offs():
+    data = Thresholds.uniform(0.4).to_dict()
+    del data["relative_to_top"]
+    assert not Thresholds.from_dict(data).relative_to_top
+
+
+def test_thresholds_relative_to_the_top_genre_hold_when_a_model_is_less_sure_of_every_genre(labelled_probabilities):
+    y_true, probabilities = labelled_probabilities
+    # each synopsis scored lower by its own factor: the ranking within it kept
+    unsure = probabilities * np.linspace(0.2, 1.0, len(probabilities))[:, None]
+    relative = tune_thresholds(y_true, probabilities, relative_to_top=True)
+    absolute = tune_thresholds(y_true, probabilities)
+    np.testing.assert_array_equal(relative.decide(unsure), relative.decide(probabilities))
+    assert (absolute.decide(unsure) != absolute.decide(probabilities)).any()
+    # a cut-off is the threshold times the synopsis's top probability, so the top genre is always in
+    top = probabilities.max(axis=1, keepdims=True)
+    np.testing.assert_allclose(relative.cutoffs(probabilities), relative.vector() * top)
+    assert relative.decide(probabilities)[np.arange(len(top)), probabilities.argmax(axis=1)].all()
 
 
 def test_thresholds_missing_a_genre_are_refused():

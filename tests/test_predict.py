@@ -9,6 +9,7 @@ the small purpose-built ones of tests/predict_models.py.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -110,6 +111,18 @@ def test_model_thresholds_choose_per_genre(lively):
     # the per-genre thresholds really differ from one global threshold on these synopses
     global_choices = [prediction.chosen for prediction in lively.predict(SYNOPSES[:20], threshold=0.5)]
     assert global_choices != [prediction.chosen for prediction in predictions]
+
+
+def test_thresholds_relative_to_the_top_genre_cut_at_a_share_of_each_synopsis_top_probability(lively, monkeypatch):
+    monkeypatch.setattr(lively, "thresholds", dataclasses.replace(LIVELY_THRESHOLDS, relative_to_top=True))
+    for prediction in lively.predict(SYNOPSES[:20]):
+        top = prediction.ranked[0][1]
+        assert prediction.cutoffs == pytest.approx({g: t * top for g, t in LIVELY_THRESHOLDS.per_genre.items()})
+        assert prediction.chosen[0] == prediction.ranked[0][0]  # the top genre is always in
+        assert prediction.chosen == [genre for genre, score in prediction.ranked if score >= prediction.cutoffs[genre]]
+        if prediction.nearest_miss:
+            genre, probability, cutoff = prediction.nearest_miss
+            assert probability < cutoff == prediction.cutoffs[genre]
 
 
 def test_one_threshold_applies_to_every_genre(lively):

@@ -7,7 +7,7 @@ import sys
 import pytest
 from transformers import AutoModel, AutoTokenizer
 
-from genre_model.scratch import HANGUL_SYLLABLES, main, save_scratch_encoder, train_wordpiece_tokenizer
+from genre_model.scratch import ARCHITECTURES, HANGUL_SYLLABLES, main, save_scratch_encoder, train_wordpiece_tokenizer
 
 from helpers import OFFLINE_ENVIRONMENT, PROJECT_ROOT, read_corpus
 
@@ -27,14 +27,17 @@ def test_korean_tokenizes_to_the_same_ids_without_unk_after_save_and_reload(tmp_
     assert pieces.replace(" ", "") == sentence.replace(" ", "")  # whole syllables, none decomposed into jamo
 
 
-def test_the_saved_encoder_has_the_requested_shape(tmp_path):
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_the_saved_encoder_has_the_requested_shape(architecture, tmp_path):
     texts = [row["synopsis"] for row in read_corpus(limit=100)]
     folder = save_scratch_encoder(
         tmp_path,
         train_wordpiece_tokenizer(texts, vocab_size=800, max_length=64),
+        architecture,
         **ONE_LAYER,
     )
     model = AutoModel.from_pretrained(folder)
+    assert model.config.model_type == architecture
     assert model.config.num_hidden_layers == 1 and model.config.hidden_size == 32
     assert model.config.vocab_size == len(AutoTokenizer.from_pretrained(folder))
     assert AutoTokenizer.from_pretrained(folder).model_max_length == 64
@@ -84,6 +87,47 @@ def test_the_command_needs_a_corpus_or_a_tokenizer(tmp_path, capsys):
         main(["--output_dir", str(tmp_path)])
     error = capsys.readouterr().err
     assert exit_.value.code == 2 and "--corpus" in error and "--tokenizer" in error
+
+
+def test_a_modernbert_classifier_reads_the_mean_of_its_tokens_and_the_pipeline_gives_sigmoid_scores(tmp_path):
+    import torch
+    from transformers import pipeline
+
+    from genre_model.genres import GENRES
+    from genre_model.modeling import build_model
+
+    texts = [row["synopsis"] for row in read_corpus(limit=100)]
+    encoder = save_scratch_encoder(
+        tmp_path / "encoder", train_wordpiece_tokenizer(texts, vocab_size=800, max_length=64), "modernbert", **ONE_LAYER
+    )
+    model = build_model(str(encoder)).eval()
+    assert model.config.classifier_pooling == "mean"
+    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    model.save_pretrained(tmp_path / "classifier")
+    tokenizer.save_pretrained(tmp_path / "classifier")
+    classifier = pipeline("text-classification", model=str(tmp_path / "classifier"), top_k=None, device="cpu")
+    scores = {score["label"]: score["score"] for score in classifier([texts[0][:60]])[0]}
+    with torch.no_grad():
+        logits = model(**tokenizer(texts[0][:60], return_tensors="pt")).logits[0]
+    assert set(scores) == set(GENRES)
+    assert [scores[genre] for genre in GENRES] == pytest.approx(torch.sigmoid(logits).tolist(), abs=1e-5)
+
+
+def test_masked_lm_pretraining_refuses_a_modernbert_encoder(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            [
+                "--corpus",
+                "x.jsonl",
+                "--architecture",
+                "modernbert",
+                "--pretrain_epochs",
+                "1",
+                "--output_dir",
+                str(tmp_path),
+            ]
+        )
+    assert exit_.value.code == 2 and "BERT encoders only" in capsys.readouterr().err
 
 
 def test_words_with_syllables_the_corpus_never_used_keep_their_known_parts():

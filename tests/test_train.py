@@ -79,7 +79,8 @@ def test_pipeline_on_the_saved_folder_gives_twenty_sigmoid_scores(trained_model)
 def test_saved_metrics_equal_scikit_learn_recomputed_from_saved_predictions(trained_model):
     record = model_folder.read_training_record(trained_model)
     _, y_true, probabilities = model_folder.prediction_arrays(record.test_predictions)
-    for mode, cutoffs in (("threshold_0.5", 0.5), ("tuned_thresholds", record.thresholds.vector())):
+    top = probabilities.max(axis=1, keepdims=True) if record.thresholds.relative_to_top else 1.0
+    for mode, cutoffs in (("threshold_0.5", 0.5), ("tuned_thresholds", record.thresholds.vector() * top)):
         y_pred = probabilities >= cutoffs
         for average in ("micro", "macro", "samples"):
             assert record.metrics["test"][mode][f"{average}_f1"] == pytest.approx(
@@ -169,6 +170,7 @@ def test_a_run_stopped_midway_and_resumed_ends_like_an_uninterrupted_run(tiny_en
         (None, ["--checkpointing_steps", "often"], "--checkpointing_steps must be"),
         (None, ["--resume_from_checkpoint", "latest"], "no checkpoint in"),
         (None, ["--test_fraction", "0.95"], "split fractions must be in (0, 1)"),
+        (None, ["--baseline_distillation", "1"], "--baseline_distillation must lie in [0, 1)"),
     ],
     ids=[
         "missing column",
@@ -178,6 +180,7 @@ def test_a_run_stopped_midway_and_resumed_ends_like_an_uninterrupted_run(tiny_en
         "bad checkpointing",
         "nothing to resume",
         "no rows left to train",
+        "distillation weight of 1",
     ],
 )
 def test_bad_input_gives_one_error_line_and_exit_code_2(tiny_encoder, tmp_path, capsys, rows, flags, message):
