@@ -300,15 +300,14 @@ def save_checkpoint(accelerator: Accelerator, state: TrainingState, training: Tr
 # ---- what the model learns from ------------------------------------------------------------------------------
 
 
-def with_distilled_targets(train_rows, weight: float, seed: int):
-    """`train_rows` learning (1 - weight) * labels + weight * the TF-IDF baseline's out-of-fold probabilities.
+def with_distilled_targets(train_rows, labels: np.ndarray, weight: float, seed: int):
+    """`train_rows` learning (1 - weight) * `labels` + weight * the TF-IDF baseline's out-of-fold probabilities.
 
     Why: an encoder learnt from a few thousand synopses drives its scores to 0
     and 1 on them and leans on the few words that separate them; the baseline's
     out-of-fold probabilities say how strongly all the words of each synopsis
     point to each genre, as a model that never read it judges.
     """
-    labels = np.asarray(train_rows["labels"], dtype=np.float64)
     teacher = out_of_fold_probabilities(list(train_rows["text"]), labels.astype(int), seed=seed)
     targets = (1 - weight) * labels + weight * teacher
     return train_rows.remove_columns("labels").add_column("labels", targets.astype(np.float32).tolist())
@@ -377,7 +376,7 @@ def train(data: DataSpec, model_options: ModelOptions, training: TrainingOptions
         train_rows = splits.datasets["train"]
         train_labels = np.asarray(train_rows["labels"])  # the true multi-hot labels, whatever the model learns from
         if training.baseline_distillation:
-            train_rows = with_distilled_targets(train_rows, training.baseline_distillation, training.seed)
+            train_rows = with_distilled_targets(train_rows, train_labels, training.baseline_distillation, training.seed)
         train_split = tokenize(train_rows, tokenizer, model_options.max_length, whole=training.random_crop)
     accelerator.print(
         f"rows per split: { {name: len(split) for name, split in splits.datasets.items()} }; "

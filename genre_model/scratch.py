@@ -118,28 +118,29 @@ def save_scratch_encoder(
     first learn to gather them. Dropout is BERT's 0.1 in both (ModernBERT
     ships 0, tuned for pretraining on billions of tokens).
     """
-    special = {
+    shape = {
         "vocab_size": len(tokenizer),
         "max_position_embeddings": tokenizer.model_max_length,
         "pad_token_id": tokenizer.pad_token_id,
+        **sizes,
     }
     if architecture == "bert":
-        model = BertModel(BertConfig(**special, **sizes))
+        model = BertModel(BertConfig(**shape))
     elif architecture == "modernbert":
-        ids = {"cls_token_id": tokenizer.cls_token_id, "sep_token_id": tokenizer.sep_token_id}
-        config = ModernBertConfig(
-            **special,
-            **sizes,
-            **ids,
-            bos_token_id=ids["cls_token_id"],
-            eos_token_id=ids["sep_token_id"],
-            classifier_pooling="mean",
-            embedding_dropout=0.1,
-            attention_dropout=0.1,
-            mlp_dropout=0.1,
-            classifier_dropout=0.1,
+        model = ModernBertModel(
+            ModernBertConfig(
+                **shape,
+                cls_token_id=tokenizer.cls_token_id,
+                bos_token_id=tokenizer.cls_token_id,
+                sep_token_id=tokenizer.sep_token_id,
+                eos_token_id=tokenizer.sep_token_id,
+                classifier_pooling="mean",
+                embedding_dropout=0.1,
+                attention_dropout=0.1,
+                mlp_dropout=0.1,
+                classifier_dropout=0.1,
+            )
         )
-        model = ModernBertModel(config)
     else:
         raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, not {architecture!r}")
     output_dir = Path(output_dir)
