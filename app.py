@@ -40,6 +40,8 @@ from genre_model.tables import FORMATS, read_table
 
 DEMO_MODEL = Path(__file__).resolve().parent / "demo_model"
 PER_GENRE, ONE_THRESHOLD = "모델의 장르별 임계값", "하나의 임계값"
+# genre_model.scoring's COMBINATION_RULES, as the model panel names them (each ends in a consonant: 을 follows)
+WINDOW_RULE_NAMES = {"max": "최댓값", "mean": "평균", "length_weighted_mean": "길이 가중 평균"}
 MAX_BATCH_SIZE = 8  # API requests waiting together are scored in one forward pass
 MAX_FILE_ROWS = 1000  # a file is a shared server's work for minutes on CPU beyond this
 NO_MODEL = "모델이 없어 예측할 수 없습니다. 아래 모델 정보를 확인해 주세요."
@@ -95,7 +97,8 @@ def model_panel(predictor: GenrePredictor | None, problems: list[str]) -> str:
         lines.append(DEMO_NOTICE)
     lines.append(
         f"**모델** `{info['model']}` · **장치** {info['device']} · **정밀도** {info['precision']} "
-        f"· **창** {info['window']} 토큰"
+        f"· **창** {info['window']} 토큰 (더 긴 줄거리는 겹치는 창으로 나눠 읽고 장르마다 창별 확률의 "
+        f"{WINDOW_RULE_NAMES[info['window_rule']]}을 씁니다)"
     )
     for check in info["fast_cpu_checks"]:
         verdict = "사용합니다" if check["accepted"] else "fp32와 충분히 일치하지 않아 쓰지 않습니다"

@@ -31,7 +31,7 @@ import math
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +57,18 @@ from genre_model.metrics import (
 from genre_model.model_card import write_model_card
 from genre_model.model_folder import HeldOutPrediction, Thresholds, TrainingRecord, save_model_folder
 from genre_model.modeling import build_model, load_tokenizer, multi_label_loss, positive_weights
-from genre_model.scoring import Windows, combine_windows, cut_into_windows, score_windows, window_loader
+from genre_model.scoring import (
+    COMBINATION_RULE,
+    COMBINATION_RULES,
+    Windows,
+    combine_windows,
+    cut_into_windows,
+    score_windows,
+    window_loader,
+)
 from genre_model.tables import read_dataset
+
+BEST_ON_VALIDATION = "best_on_validation"  # --window_rule: try every rule, keep the best on validation
 
 
 @dataclass
@@ -116,6 +126,14 @@ class TrainingOptions:
             "decisions that hold when the model is less sure of every genre on text unlike its training data"
         },
     )
+    window_rule: str = field(
+        default=BEST_ON_VALIDATION,
+        metadata={
+            "help": "how a long synopsis's windows combine into one probability per genre: "
+            f"{', '.join(COMBINATION_RULES)}, or {BEST_ON_VALIDATION} (thresholds tuned for each rule on validation; "
+            "the rule with the best validation micro-F1 is kept, the first on ties)"
+        },
+    )
     random_crop: bool = field(
         default=False, metadata={"help": "read a long training synopsis from a random place each epoch, not its start"}
     )
@@ -158,6 +176,11 @@ class TrainingOptions:
             raise ArgumentError(f"--token_dropout must lie in [0, 1), not {self.token_dropout}")
         if not 0.0 <= self.baseline_distillation < 1.0:
             raise ArgumentError(f"--baseline_distillation must lie in [0, 1), not {self.baseline_distillation}")
+        if self.window_rule not in (*COMBINATION_RULES, BEST_ON_VALIDATION):
+            raise ArgumentError(
+                f"--window_rule must be one of {', '.join(COMBINATION_RULES)} or {BEST_ON_VALIDATION}, "
+                f"not {self.window_rule!r}"
+            )
         if self.save_total_limit < 1:
             raise ArgumentError("--save_total_limit must be at least 1: resuming needs a checkpoint")
 
@@ -324,10 +347,40 @@ class EvaluationSplit:
     loader: torch.utils.data.DataLoader
     labels: np.ndarray
 
-    def probabilities(self, model, accelerator: Accelerator) -> np.ndarray:
+    def window_probabilities(self, model, accelerator: Accelerator) -> np.ndarray:
+        """Every window's probabilities, from every process, in the order of `windows`."""
+        return score_windows(model, self.loader, gather=accelerator.gather_for_metrics)
+
+    def probabilities(self, model, accelerator: Accelerator, rule: str = COMBINATION_RULE) -> np.ndarray:
         """Every synopsis's probabilities, from every process, in order: what the predictor would give for it."""
-        per_window = score_windows(model, self.loader, gather=accelerator.gather_for_metrics)
-        return combine_windows(per_window, self.windows)
+        return combine_windows(self.window_probabilities(model, accelerator), self.windows, rule)
+
+
+def thresholds_for_best_window_rule(
+    labels: np.ndarray,
+    window_probabilities: np.ndarray,
+    windows: Windows,
+    rules: tuple[str, ...],
+    min_support: int,
+    relative_to_top: bool,
+) -> tuple[Thresholds, dict[str, float]]:
+    """Thresholds tuned on validation for each window rule in `rules`; those of the rule whose thresholds
+    reach the best validation micro-F1 (the earliest rule on ties), and every rule's micro-F1.
+
+    Why choose: which rule reads long synopses best depends on the model (one trained on random
+    crops sees each window as a synopsis of its own) and the thresholds only hold for the rule
+    they were tuned with. Synopses shorter than the window score the same under every rule.
+    """
+    best, scores = None, {}
+    for rule in rules:
+        probabilities = combine_windows(window_probabilities, windows, rule)
+        thresholds = replace(
+            tune_thresholds(labels, probabilities, min_support, relative_to_top=relative_to_top), window_rule=rule
+        )
+        scores[rule] = multi_label_scores(labels, thresholds.decide(probabilities))["micro_f1"]
+        if best is None or scores[rule] > scores[best.window_rule]:
+            best = thresholds
+    return best, scores
 
 
 def evaluation_split(split, tokenizer, window: int, batch_size: int, pad_to: int | None) -> EvaluationSplit:
@@ -533,17 +586,23 @@ def train(data: DataSpec, model_options: ModelOptions, training: TrainingOptions
     accelerator.wait_for_everyone()
     unwrapped = accelerator.unwrap_model(model)
     unwrapped.load_state_dict(type(unwrapped).from_pretrained(best_dir).state_dict())
-    validation_probabilities, test_probabilities = (
-        validation.probabilities(model, accelerator),
-        test.probabilities(model, accelerator),
-    )
-    thresholds = tune_thresholds(
+    validation_windows = validation.window_probabilities(model, accelerator)
+    thresholds, window_rule_scores = thresholds_for_best_window_rule(
         validation.labels,
-        validation_probabilities,
+        validation_windows,
+        validation.windows,
+        COMBINATION_RULES if training.window_rule == BEST_ON_VALIDATION else (training.window_rule,),
         training.threshold_min_support,
-        relative_to_top=training.threshold_relative_to_top,
+        training.threshold_relative_to_top,
     )
+    accelerator.print(
+        f"long synopses: windows combined by {thresholds.window_rule} (validation micro-F1 with thresholds tuned "
+        f"for each rule: {', '.join(f'{rule} {score:.4f}' for rule, score in window_rule_scores.items())})"
+    )
+    validation_probabilities = combine_windows(validation_windows, validation.windows, thresholds.window_rule)
+    test_probabilities = test.probabilities(model, accelerator, thresholds.window_rule)
     metrics = final_metrics(state, thresholds, validation, validation_probabilities, test, test_probabilities)
+    metrics["validation"]["micro_f1_by_window_rule"] = window_rule_scores
     metrics["test"] |= baseline_scores(splits, training.threshold_min_support)
     scores = metrics["test"]["tuned_thresholds"]
     accelerator.print(

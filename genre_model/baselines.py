@@ -2,6 +2,7 @@
 
     baseline = TfidfBaseline.fit(train_texts, train_labels)     # labels: (rows, 20) multi-hot, GENRES order
     baseline.probabilities(texts)                               # (rows, 20) in GENRES order
+    baseline.scores(validation, evaluated)                      # thresholds tuned on validation, then scored
     scores = tfidf_baseline_scores(train, validation, evaluated)  # thresholds tuned on validation, then scored
     teacher = out_of_fold_probabilities(train_texts, train_labels)  # each row scored by a baseline that never saw it
 
@@ -26,7 +27,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
-from genre_model.metrics import multi_label_scores, tune_thresholds
+from genre_model.genres import GENRES
+from genre_model.metrics import macro_average_precision, multi_label_scores, tune_thresholds
 
 DESCRIPTION = "TF-IDF character 2-4-grams + logistic regression per genre (C=4), thresholds tuned on validation"
 
@@ -58,6 +60,32 @@ class TfidfBaseline:
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self.classifier.predict_proba(self.vectorizer.transform(texts)), dtype=np.float64)
 
+    def scores(
+        self,
+        validation: LabelledTexts,
+        evaluated: LabelledTexts,
+        columns: list[int] | None = None,
+        min_support: int = 5,
+        relative_to_top: bool = False,
+    ) -> dict:
+        """Per-genre thresholds tuned on `validation` (probabilities, or shares of each synopsis's top probability:
+        see Thresholds), then the decisions and the ranking (macro average precision) on `evaluated`, on `columns`
+        of GENRES only."""
+        thresholds = tune_thresholds(
+            validation.labels, self.probabilities(validation.texts), min_support, relative_to_top=relative_to_top
+        )
+        probabilities = self.probabilities(evaluated.texts)
+        columns = list(range(len(GENRES))) if columns is None else columns
+        truth = evaluated.labels[:, columns]
+        scores = multi_label_scores(
+            truth, thresholds.decide(probabilities)[:, columns], tuple(GENRES[i] for i in columns)
+        )
+        description = DESCRIPTION + (" as shares of each synopsis's top probability" if relative_to_top else "")
+        return scores | {
+            "macro_average_precision": macro_average_precision(truth, probabilities[:, columns]),
+            "description": description,
+        }
+
 
 def out_of_fold_probabilities(texts: Sequence[str], labels: np.ndarray, folds: int = 5, seed: int = 0) -> np.ndarray:
     """Each row's TF-IDF baseline probabilities from a baseline fitted on the other folds, (rows, 20).
@@ -84,11 +112,4 @@ def tfidf_baseline_scores(
     min_support: int = 5,
 ) -> dict:
     """Fit on `train`, tune per-genre thresholds on `validation`, score `evaluated` (on `columns` of GENRES only)."""
-    from genre_model.genres import GENRES
-
-    baseline = TfidfBaseline.fit(train.texts, train.labels)
-    thresholds = tune_thresholds(validation.labels, baseline.probabilities(validation.texts), min_support)
-    decided = thresholds.decide(baseline.probabilities(evaluated.texts))
-    columns = list(range(len(GENRES))) if columns is None else columns
-    scores = multi_label_scores(evaluated.labels[:, columns], decided[:, columns], tuple(GENRES[i] for i in columns))
-    return scores | {"description": DESCRIPTION}
+    return TfidfBaseline.fit(train.texts, train.labels).scores(validation, evaluated, columns, min_support)

@@ -20,7 +20,8 @@ without 사극 can neither confirm nor refute a 사극 prediction).
 TF-IDF + logistic-regression baseline on FILE (thresholds tuned on a 10 %
 validation part of FILE, never on the evaluated data) and scores them alike.
 `--compare_window_rules` scores, on the synopses longer than the model's
-window, every rule of combining windows (genre_model.scoring).
+window, every rule of combining windows (genre_model.scoring), each with the
+model's thresholds (tuned for the model's own rule).
 
 Output in --output_dir: evaluation.json, evaluation.md, per_genre_f1.png,
 reliability.png, and predictions.jsonl (each row's id, true genres and
@@ -41,10 +42,15 @@ import numpy as np
 from genre_model.data import DataSpec, DropReport, clean_split, stratified_split
 from genre_model.errors import ArgumentError, DataError, run_command
 from genre_model.genres import GENRES, parse_genres
-from genre_model.metrics import best_global_threshold, most_frequent_genres_baseline, multi_label_scores
+from genre_model.metrics import (
+    best_global_threshold,
+    macro_average_precision,
+    most_frequent_genres_baseline,
+    multi_label_scores,
+)
 from genre_model.model_folder import EVALUATIONS_FILE, Thresholds, record_evaluation
 from genre_model.predict import GenrePredictor
-from genre_model.scoring import COMBINATION_RULE, COMBINATION_RULES, combine_windows
+from genre_model.scoring import COMBINATION_RULES, combine_windows
 from genre_model.tables import Table, read_dataset, read_table, write_jsonl
 
 HEADLINE = ("micro_f1", "macro_f1", "samples_f1", "weighted_f1", "micro_precision", "micro_recall", "subset_accuracy")
@@ -117,9 +123,18 @@ def labelled_rows(table: Table, spec: DataSpec):
     return cleaned, report.to_dict()
 
 
-def baseline_scores(train_file: str, spec: DataSpec, texts: list[str], labels: np.ndarray, columns: list[int]) -> dict:
-    """Both baselines, fitted on `train_file` (thresholds on its validation part), scored on the evaluated rows."""
-    from genre_model.baselines import LabelledTexts, tfidf_baseline_scores
+def baseline_scores(
+    train_file: str,
+    spec: DataSpec,
+    texts: list[str],
+    labels: np.ndarray,
+    columns: list[int],
+    relative_to_top: bool = False,
+) -> dict:
+    """Both baselines, fitted on `train_file` (thresholds on its validation part), scored on the evaluated rows.
+    With `relative_to_top` (the model's thresholds are shares of the top probability) the TF-IDF baseline is
+    scored with thresholds of that kind as well, so that the model meets it under its own rule too."""
+    from genre_model.baselines import LabelledTexts, TfidfBaseline
 
     report = DropReport()
     cleaned = clean_split(read_table(train_file, text_column=spec.text_column), "baseline_train", spec, report)
@@ -131,11 +146,15 @@ def baseline_scores(train_file: str, spec: DataSpec, texts: list[str], labels: n
         for name in ("train", "validation")
     )
     evaluated = LabelledTexts(texts, labels)
-    return {
+    tfidf = TfidfBaseline.fit(train.texts, train.labels)
+    scores = {
         "trained_on": train_file,
         "most_frequent_genres": most_frequent_genres_baseline(train.labels, labels, columns),
-        "tfidf": tfidf_baseline_scores(train, validation, evaluated, columns),
+        "tfidf": tfidf.scores(validation, evaluated, columns),
     }
+    if relative_to_top:
+        scores["tfidf_relative_to_top"] = tfidf.scores(validation, evaluated, columns, relative_to_top=True)
+    return scores
 
 
 def window_rule_comparison(
@@ -183,7 +202,7 @@ def evaluate(
         "drop_report": dropped,
         "genres": list(genres),
         "window": predictor.window,
-        "window_rule": COMBINATION_RULE,
+        "window_rule": predictor.thresholds.window_rule,
         "synopses_read_in_several_windows": int((scores.windows > 1).sum()),
         "model_thresholds": multi_label_report(truth, predictor.thresholds, scores.probabilities, columns, genres),
         "threshold_0.5": multi_label_report(truth, Thresholds.uniform(0.5), scores.probabilities, columns, genres),
@@ -192,18 +211,22 @@ def evaluate(
             "micro_f1": best_micro_f1,
             "note": "tuned on the evaluated data itself: an optimistic figure, not a held-out score",
         },
+        "macro_average_precision": macro_average_precision(truth, probabilities),
         "calibration": calibration(truth, probabilities),
         "genre_counts": {genre: int(truth[:, index].sum()) for index, genre in enumerate(genres)},
     }
     if baseline_train:
-        report["baselines"] = baseline_scores(baseline_train, spec, texts, labels, columns)
+        report["baselines"] = baseline_scores(
+            baseline_train, spec, texts, labels, columns, predictor.thresholds.relative_to_top
+        )
     if compare_window_rules:
         report["window_rules"] = window_rule_comparison(scores, labels, predictor.thresholds, columns, genres)
     predictions = [
         {
             "id": row_id,
             "genres": list(true_genres),
-            "probabilities": dict(zip(GENRES, np.round(row.astype(float), 6).tolist())),
+            # unrounded: average precision depends on the exact order, which rounding can tie
+            "probabilities": dict(zip(GENRES, row.astype(float).tolist())),
         }
         for row_id, true_genres, row in zip(rows["row_id"], rows["genres"], scores.probabilities)
     ]
@@ -228,6 +251,13 @@ def render_markdown(report: dict) -> str:
             ("most-frequent-genres baseline", baselines["most_frequent_genres"]),
             ("TF-IDF baseline", baselines["tfidf"]),
         ]
+        if "tfidf_relative_to_top" in baselines:
+            columns.append(
+                (
+                    "TF-IDF baseline, thresholds relative to the top (the model's rule)",
+                    baselines["tfidf_relative_to_top"],
+                )
+            )
     lines = [
         f"# Evaluation of `{report['model']}` on `{report['data']}`",
         "",
@@ -246,10 +276,14 @@ def render_markdown(report: dict) -> str:
             + " |"
         )
     best = report["best_single_threshold"]
+    tfidf_ranking = f" (TF-IDF baseline: {baselines['tfidf']['macro_average_precision']:.3f})" if baselines else ""
     lines += [
         "",
         f"Best single threshold for all genres: {best['threshold']:.2f}, micro-F1 {best['micro_f1']:.3f} "
         f"({best['note']}).",
+        "",
+        f"Ranking, whatever the thresholds: macro average precision {report['macro_average_precision']:.3f}"
+        f"{tfidf_ranking} (per genre, how well the probabilities put its synopses first; averaged over the genres).",
         "",
     ]
     if baselines:

@@ -226,7 +226,8 @@ All arguments are in `training_args.json`.
 - Genre labels come from the data source's catalogue and are noisy: many films carry
   genres their synopsis barely hints at, so part of the error is label noise.
 - Training reads {_training_window(run)} of a synopsis; validation, test and the
-  genre_model predictor read longer synopses whole, in overlapping windows.
+  genre_model predictor read longer synopses whole, in overlapping windows,
+  {_window_rule_text(thresholds, metrics)}.
 - Rare genres have few examples; their scores vary more from split to split.
 {_weak_genres(metrics)}- A predecessor reported micro-F1 0.92 on a test split that overlapped its training
   data; the scores here come from a split with no overlap and are not comparable to it.
@@ -292,6 +293,22 @@ def _how_split(run: dict) -> str:
 
 def _model_name(run: dict) -> str:
     return run.get("hub_model_id") or Path(run["output_dir"]).name
+
+
+WINDOW_RULE_WORDS = {  # genre_model.scoring's COMBINATION_RULES, in words
+    "max": "taking each genre's highest probability over the windows",
+    "mean": "taking each genre's mean probability over the windows",
+    "length_weighted_mean": "taking each genre's mean probability over the windows, weighted by their length",
+}
+
+
+def _window_rule_text(thresholds: Thresholds, metrics: dict) -> str:
+    text = WINDOW_RULE_WORDS[thresholds.window_rule]
+    tried = metrics["validation"].get("micro_f1_by_window_rule", {})
+    if len(tried) < 2:
+        return text
+    scores = ", ".join(f"{rule} {score:.3f}" for rule, score in tried.items())
+    return f"{text} (`window_rule` in `thresholds.json`, the best validation micro-F1 of {scores})"
 
 
 def _thresholds_snippet(run: dict) -> str:

@@ -50,12 +50,18 @@ class Thresholds:
     say, 0.6 of the top genre's score. Such decisions survive a model being less
     sure of every genre at once, as a model trained on one kind of text is on
     another (see train.py's --threshold_relative_to_top); the top genre is always in.
+
+    `window_rule` is how a long synopsis's windows were combined into one
+    probability per genre when the cut-offs were tuned (genre_model.scoring's
+    COMBINATION_RULES); cut-offs only hold for probabilities combined the same
+    way, so the predictor scores with it.
     """
 
     per_genre: dict[str, float]
     global_threshold: float
     tuned_genres: tuple[str, ...]  # genres with enough validation support to get their own
     relative_to_top: bool = False
+    window_rule: str = "max"
 
     def vector(self) -> np.ndarray:
         return np.array([self.per_genre[genre] for genre in GENRES])
@@ -83,7 +89,9 @@ class Thresholds:
             per_genre={genre: float(data["per_genre"][genre]) for genre in GENRES},
             global_threshold=float(data["global_threshold"]),
             tuned_genres=tuple(data.get("tuned_genres", ())),
-            relative_to_top=bool(data.get("relative_to_top", False)),  # absent from folders written before it
+            # both absent from folders written before them, whose thresholds were tuned on absolute "max" scores
+            relative_to_top=bool(data.get("relative_to_top", False)),
+            window_rule=str(data.get("window_rule", "max")),
         )
 
     @classmethod

@@ -44,7 +44,7 @@ from genre_model.fast_cpu import PATHS as FAST_CPU_PATHS  # `fast_cpu` is also G
 from genre_model.genres import GENRES
 from genre_model.inputs import check_synopsis
 from genre_model.model_folder import Thresholds, read_evaluations, read_metrics, read_thresholds
-from genre_model.scoring import Scores, default_stride, score_synopses
+from genre_model.scoring import COMBINATION_RULES, Scores, default_stride, score_synopses
 from genre_model.tables import Table, read_table
 
 PRECISION_NAMES = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
@@ -151,6 +151,11 @@ class GenrePredictor:
         if not 0 <= self.stride < window - tokenizer.num_special_tokens_to_add():
             raise ValueError(
                 f"stride {self.stride} must be smaller than the window ({window} tokens with special tokens)"
+            )
+        if thresholds.window_rule not in COMBINATION_RULES:
+            raise ModelLoadError(
+                f"{name}'s thresholds were tuned for the window rule {thresholds.window_rule!r}, which this version "
+                f"does not know (known: {', '.join(COMBINATION_RULES)})"
             )
         if not tokenizer.is_fast:  # only tokenizers-backed tokenizers cut a text into overlapping windows
             raise ModelLoadError(
@@ -278,6 +283,7 @@ class GenrePredictor:
             list(texts),
             window=self.window,
             stride=self.stride,
+            rule=self.thresholds.window_rule,  # the rule the thresholds were tuned on
             batch_size=self.batch_size,
             columns=self.columns,
             device=self.device,
@@ -342,6 +348,7 @@ class GenrePredictor:
             "fast_cpu_checks": [{"accepted": agreement.accepted, **asdict(agreement)} for agreement in self.agreements],
             "window": self.window,
             "stride": self.stride,
+            "window_rule": self.thresholds.window_rule,
             "tuned_genres": len(self.thresholds.tuned_genres),
             "thresholds_relative_to_top": self.thresholds.relative_to_top,
             "evaluations": self.evaluations,

@@ -14,9 +14,11 @@ Step by step (train.py keeps the windows and the loader between epochs):
 A synopsis longer than the model's window is read whole, not cut: it is split
 into windows of `window` tokens, consecutive windows overlapping by a quarter of
 a window so that a sentence cut at one window's edge is read whole in the next.
-Each window is scored on its own and, per genre, the synopsis takes the highest
-probability of its windows (COMBINATION_RULE; README, "Long synopses", has the
-measurements that chose it). Windows are sorted longest first and batched, each
+Each window is scored on its own and, per genre, the windows' probabilities are
+combined by a rule (COMBINATION_RULES): their highest, their mean, or their mean
+weighted by window length. train.py chooses the rule on validation and saves it
+with the thresholds tuned for it; models saved without one use "max". README,
+"Long synopses", has the measurements. Windows are sorted longest first and batched, each
 batch padded only to its own longest window. Under several processes the batches
 are dealt out to the processes and gathered back in order.
 """
@@ -33,10 +35,10 @@ from tqdm.auto import tqdm
 
 from genre_model.genres import GENRES
 
-# How a synopsis's windows make one probability per genre. Measured on long synopses
-# (README, "Long synopses"): "max" scored best; the others stay for that measurement.
+# How a synopsis's windows make one probability per genre; the first is the default, and
+# the one train.py keeps when validation scores another no better.
 COMBINATION_RULES = ("max", "mean", "length_weighted_mean")
-COMBINATION_RULE = "max"
+COMBINATION_RULE = COMBINATION_RULES[0]
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,17 @@
 """genre_model.evaluate: any model on any labelled file, through the app's scorer, with baselines and calibration."""
 
+import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.metrics import f1_score
+from sklearn.metrics import average_precision_score, f1_score
 
 from genre_model.evaluate import main
 from genre_model.genres import GENRES, to_multi_hot
-from genre_model.model_folder import read_thresholds
+from genre_model.model_folder import read_evaluations, read_thresholds, write_thresholds
 from genre_model.predict import GenrePredictor
 from genre_model.tables import read_table, write_jsonl
 
@@ -55,6 +57,12 @@ def test_scores_equal_scikit_learn_on_the_written_predictions(evaluated, trained
         f1_score(labels[:, columns], half, average="micro"), abs=1e-6
     )
     assert report["model_thresholds"]["no_genre_chosen"] == pytest.approx(np.mean(decided.sum(axis=1) == 0))
+    ranked = [
+        average_precision_score(labels[:, column], probabilities[:, column])
+        for column in columns
+        if labels[:, column].any()
+    ]
+    assert report["macro_average_precision"] == pytest.approx(np.mean(ranked), abs=1e-6)
     assert report["rows"] == len(rows) == 120 and rows[0]["id"] == read_corpus()[300]["id"]
 
 
@@ -80,6 +88,8 @@ def test_the_report_names_the_optimistic_figure_and_shows_the_baselines(evaluate
     assert (output / "per_genre_f1.png").stat().st_size > 0 and (output / "reliability.png").stat().st_size > 0
     assert {"most_frequent_genres", "tfidf"} <= set(report["baselines"])
     assert 0 <= report["baselines"]["tfidf"]["micro_f1"] <= 1
+    assert 0 < report["baselines"]["tfidf"]["macro_average_precision"] <= 1
+    assert f"macro average precision {report['macro_average_precision']:.3f}" in markdown
 
 
 @pytest.mark.parametrize(
@@ -118,11 +128,25 @@ def test_bad_requests_end_with_one_error_line_and_exit_code_2(
     assert not (tmp_path / "out").exists()
 
 
+def test_a_model_with_thresholds_relative_to_the_top_meets_the_tfidf_baseline_under_that_rule_too(
+    evaluated, trained_model, labelled_file, tmp_path
+):
+    _, absolute = evaluated
+    assert "tfidf_relative_to_top" not in absolute["baselines"]
+    folder = Path(shutil.copytree(trained_model, tmp_path / "model", ignore=shutil.ignore_patterns("checkpoints")))
+    write_thresholds(folder, dataclasses.replace(read_thresholds(trained_model), relative_to_top=True))
+    arguments = ["--model", str(folder), "--data", str(labelled_file), "--output_dir", str(tmp_path / "out")]
+    assert main([*arguments, "--no_fast_cpu", "--baseline_train", str(labelled_file)]) == 0
+    baselines = json.loads((tmp_path / "out" / "evaluation.json").read_text(encoding="utf-8"))["baselines"]
+    relative = baselines["tfidf_relative_to_top"]
+    assert "shares of each synopsis's top probability" in relative["description"]
+    # one fit, two kinds of thresholds: the same ranking, other decisions
+    assert relative["macro_average_precision"] == baselines["tfidf"]["macro_average_precision"]
+    assert relative["micro_recall"] > 0
+    assert "thresholds relative to the top" in (tmp_path / "out" / "evaluation.md").read_text(encoding="utf-8")
+
+
 def test_recorded_aggregates_reach_the_card_and_the_app_panel_but_no_text(trained_model, labelled_file, tmp_path):
-    import shutil
-
-    from genre_model.model_folder import read_evaluations
-
     folder = Path(shutil.copytree(trained_model, tmp_path / "model", ignore=shutil.ignore_patterns("checkpoints")))
     arguments = [
         "--model",

@@ -1,14 +1,18 @@
 """genre_model.metrics: scores against scikit-learn, and per-genre threshold tuning."""
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
-from sklearn.metrics import f1_score, hamming_loss
+from sklearn.metrics import average_precision_score, f1_score, hamming_loss
 
 from genre_model.genres import GENRES
 from genre_model.metrics import (
     THRESHOLD_GRID,
     Thresholds,
     best_global_threshold,
+    macro_average_precision,
     most_frequent_genres_baseline,
     multi_label_scores,
     tune_thresholds,
@@ -65,16 +69,19 @@ def test_genres_with_too_little_validation_support_get_the_global_threshold(labe
     assert thresholds.per_genre[GENRES[3]] == thresholds.global_threshold
 
 
-@pytest.mark.parametrize("relative_to_top", [False, True])
-def test_thresholds_survive_a_json_round_trip(labelled_probabilities, relative_to_top):
-    thresholds = tune_thresholds(*labelled_probabilities, relative_to_top=relative_to_top)
-    assert Thresholds.from_dict(thresholds.to_dict()) == thresholds
+@pytest.mark.parametrize(("relative_to_top", "window_rule"), [(False, "max"), (True, "length_weighted_mean")])
+def test_thresholds_survive_a_json_round_trip(labelled_probabilities, relative_to_top, window_rule):
+    thresholds = dataclasses.replace(
+        tune_thresholds(*labelled_probabilities, relative_to_top=relative_to_top), window_rule=window_rule
+    )
+    assert Thresholds.from_dict(json.loads(json.dumps(thresholds.to_dict()))) == thresholds
 
 
-def test_thresholds_written_before_the_relative_rule_read_as_probability_cut_offs():
-    data = Thresholds.uniform(0.4).to_dict()
-    del data["relative_to_top"]
-    assert not Thresholds.from_dict(data).relative_to_top
+def test_thresholds_written_before_the_relative_and_window_rules_read_as_probability_cut_offs_on_maxima():
+    data = dataclasses.replace(Thresholds.uniform(0.4), relative_to_top=True, window_rule="mean").to_dict()
+    del data["relative_to_top"], data["window_rule"]
+    thresholds = Thresholds.from_dict(data)
+    assert not thresholds.relative_to_top and thresholds.window_rule == "max"
 
 
 def test_thresholds_relative_to_the_top_genre_hold_when_a_model_is_less_sure_of_every_genre(labelled_probabilities):
@@ -115,3 +122,12 @@ def test_the_baseline_answers_the_most_frequent_genres_for_every_film():
     baseline = most_frequent_genres_baseline(train, evaluation)
     assert baseline["genres"] == ["드라마", "코미디"]
     assert baseline["micro_recall"] == pytest.approx(8 / 10)
+
+
+def test_macro_average_precision_averages_the_genres_that_occur_and_ignores_thresholds():
+    y_true = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 0]])
+    probabilities = np.array([[0.9, 0.2, 0.5], [0.1, 0.3, 0.5], [0.8, 0.1, 0.5], [0.2, 0.4, 0.5]])
+    expected = np.mean([average_precision_score(y_true[:, genre], probabilities[:, genre]) for genre in (0, 1)])
+    assert macro_average_precision(y_true, probabilities) == pytest.approx(expected)
+    assert macro_average_precision(y_true, probabilities / 10) == pytest.approx(expected)  # a ranking measure
+    assert macro_average_precision(np.zeros((2, 3)), probabilities[:2]) == 0.0

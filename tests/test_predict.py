@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from genre_model.corpus import EXAMPLE_CORPUS
 from genre_model.errors import ModelLoadError
 from genre_model.genres import GENRES
 from genre_model.inputs import MAX_CHARS, check_synopsis
-from genre_model.model_folder import Thresholds
+from genre_model.model_folder import Thresholds, write_thresholds
 from genre_model.predict import AGREEMENT_SYNOPSES, GenrePredictor, agreement_sample, inference_dtype, resolve_device
 from genre_model.tables import read_table, write_jsonl
 
@@ -194,6 +195,36 @@ def test_genre_evident_only_at_the_end_of_a_long_synopsis_counts(tiny_encoder):
     # what a predictor that cut the synopsis at its window would have seen: no war
     first_window = tokenizer.decode(tokenizer(ending, add_special_tokens=False)["input_ids"][:60])
     assert predictor.predict([first_window])[0].chosen == []
+
+
+def test_a_long_synopsis_is_combined_by_the_window_rule_its_thresholds_were_tuned_for(tiny_encoder):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
+    keyword = tokenizer("전쟁", add_special_tokens=False)["input_ids"][0]
+    filler = " ".join(
+        text for text in SYNOPSES[:40] if keyword not in tokenizer(text, add_special_tokens=False)["input_ids"]
+    )
+    ending = f"{filler} 그리고 마침내 전쟁이 시작된다."
+    by_rule = {
+        rule: GenrePredictor(
+            KeywordModel(keyword),
+            tokenizer,
+            dataclasses.replace(Thresholds.uniform(0.5), window_rule=rule),
+            name="keyword",
+            window=64,
+        ).predict([ending])[0]
+        for rule in ("max", "mean")
+    }
+    assert by_rule["max"].chosen == ["전쟁"] and by_rule["max"].probabilities["전쟁"] > 0.99
+    # the mean over windows: one or two windows of many hold the keyword
+    assert 0.5 / by_rule["mean"].chunks < by_rule["mean"].probabilities["전쟁"] < 2.5 / by_rule["mean"].chunks
+    assert by_rule["mean"].chosen == []
+
+
+def test_thresholds_tuned_for_an_unknown_window_rule_are_refused(trained_model, tmp_path):
+    shutil.copytree(trained_model, tmp_path / "model", ignore=shutil.ignore_patterns("checkpoints"))
+    write_thresholds(tmp_path / "model", dataclasses.replace(Thresholds.uniform(0.5), window_rule="median"))
+    with pytest.raises(ModelLoadError, match="window rule 'median'"):
+        GenrePredictor.load(tmp_path / "model", fast_cpu=False)
 
 
 # ---- the fast CPU path -----------------------------------------------------------------------------------------

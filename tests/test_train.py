@@ -1,5 +1,6 @@
 """train.py end to end, as users run it: `accelerate launch train.py ...` in real processes."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -9,7 +10,9 @@ from sklearn.metrics import f1_score
 
 from genre_model import model_folder
 from genre_model.genres import GENRES
+from genre_model.metrics import tune_thresholds
 from genre_model.predict import GenrePredictor
+from genre_model.scoring import COMBINATION_RULES, Windows, combine_windows
 from genre_model.tables import write_jsonl
 
 import train
@@ -92,6 +95,52 @@ def test_test_scores_are_the_scores_of_what_the_predictor_serves(trained_model):
     assert_metrics_are_what_the_predictor_serves(trained_model)
 
 
+def test_the_window_rule_served_is_the_one_with_the_best_validation_micro_f1(trained_model):
+    record = model_folder.read_training_record(trained_model)
+    tried = record.metrics["validation"]["micro_f1_by_window_rule"]
+    assert tuple(tried) == COMBINATION_RULES
+    assert record.thresholds.window_rule == max(tried, key=lambda rule: (tried[rule], -COMBINATION_RULES.index(rule)))
+    assert f"`window_rule` in `{model_folder.THRESHOLDS_FILE}`" in (trained_model / model_folder.CARD_FILE).read_text()
+
+
+def windows_of(owners: list[int], lengths: list[int]) -> Windows:
+    return Windows([{"input_ids": [0] * length} for length in lengths], np.array(owners), max(owners) + 1)
+
+
+def test_the_window_rule_is_chosen_by_validation_micro_f1_with_thresholds_tuned_for_each():
+    # every synopsis: three windows that lean to its genre, one of which also spikes on a genre it lacks;
+    # taking the highest window keeps the spikes, the mean dilutes them
+    rng = np.random.default_rng(0)
+    synopses, genres = 200, len(GENRES)
+    labels = np.zeros((synopses, genres), dtype=int)
+    labels[np.arange(synopses), rng.integers(0, genres, synopses)] = 1
+    per_window = np.repeat(np.where(labels == 1, 0.6, 0.05), 3, axis=0)
+    for synopsis in range(synopses):
+        wrong = rng.choice(np.flatnonzero(labels[synopsis] == 0))
+        per_window[3 * synopsis + rng.integers(0, 3), wrong] = 0.9
+    windows = windows_of(list(np.repeat(np.arange(synopses), 3)), [50] * (3 * synopses))
+
+    thresholds, scores = train.thresholds_for_best_window_rule(labels, per_window, windows, COMBINATION_RULES, 5, False)
+    assert scores["mean"] > scores["max"]
+    # equal window lengths: the weighted mean ties the mean, and the earlier rule wins the tie
+    assert scores["length_weighted_mean"] == scores["mean"] and thresholds.window_rule == "mean"
+    assert thresholds == dataclasses.replace(
+        tune_thresholds(labels, combine_windows(per_window, windows, "mean"), 5), window_rule="mean"
+    )
+
+    # nothing to tell the rules apart: the first, the default
+    one_window_each = windows_of(list(range(synopses)), [50] * synopses)
+    alike, _ = train.thresholds_for_best_window_rule(
+        labels, per_window[::3], one_window_each, COMBINATION_RULES, 5, True
+    )
+    assert alike.window_rule == "max"
+    # one rule asked for: that rule
+    asked, scores = train.thresholds_for_best_window_rule(
+        labels, per_window, windows, ("length_weighted_mean",), 5, False
+    )
+    assert asked.window_rule == "length_weighted_mean" and list(scores) == ["length_weighted_mean"]
+
+
 def test_saved_predictions_cover_the_test_split_only(trained_model):
     record = model_folder.read_training_record(trained_model)
     row_ids = [prediction.id for prediction in record.test_predictions]
@@ -171,6 +220,7 @@ def test_a_run_stopped_midway_and_resumed_ends_like_an_uninterrupted_run(tiny_en
         (None, ["--resume_from_checkpoint", "latest"], "no checkpoint in"),
         (None, ["--test_fraction", "0.95"], "split fractions must be in (0, 1)"),
         (None, ["--baseline_distillation", "1"], "--baseline_distillation must lie in [0, 1)"),
+        (None, ["--window_rule", "median"], "--window_rule must be one of max, mean"),
     ],
     ids=[
         "missing column",
@@ -181,6 +231,7 @@ def test_a_run_stopped_midway_and_resumed_ends_like_an_uninterrupted_run(tiny_en
         "nothing to resume",
         "no rows left to train",
         "distillation weight of 1",
+        "unknown window rule",
     ],
 )
 def test_bad_input_gives_one_error_line_and_exit_code_2(tiny_encoder, tmp_path, capsys, rows, flags, message):
