@@ -42,10 +42,11 @@ from tqdm.auto import tqdm
 from transformers import HfArgumentParser, get_scheduler, set_seed
 
 from genre_model import hub
-from genre_model.baselines import LabelledTexts, out_of_fold_probabilities, tfidf_baseline_scores
+from genre_model.baselines import LabelledTexts, tfidf_baseline_scores
 from genre_model.batching import Augmentation, tokenize, train_dataloader
 from genre_model.cpu_threads import use_cpu_threads
 from genre_model.data import DataSpec, PreparedSplits, prepare_splits
+from genre_model.distillation import distilled_rows
 from genre_model.errors import ArgumentError, CheckpointError, run_command
 from genre_model.genres import GENRES
 from genre_model.metrics import (
@@ -148,6 +149,13 @@ class TrainingOptions:
             "(e.g. 0.5): graded targets from a model of the words, for small training sets"
         },
     )
+    distillation_fragments: int = field(
+        default=0,
+        metadata={
+            "help": "with --baseline_distillation: also learn from this many runs of each training synopsis's "
+            "sentences (e.g. 2), as rows of their own, with targets from what the baseline reads in each"
+        },
+    )
     seed: int = field(default=42)
     checkpointing_steps: str = field(
         default="epoch", metadata={"help": "'epoch', a number of optimisation steps, or 'no'"}
@@ -181,6 +189,10 @@ class TrainingOptions:
                 f"--window_rule must be one of {', '.join(COMBINATION_RULES)} or {BEST_ON_VALIDATION}, "
                 f"not {self.window_rule!r}"
             )
+        if self.distillation_fragments < 0:
+            raise ArgumentError(f"--distillation_fragments must be 0 or more, not {self.distillation_fragments}")
+        if self.distillation_fragments and not self.baseline_distillation:
+            raise ArgumentError("--distillation_fragments needs --baseline_distillation: the baseline labels them")
         if self.save_total_limit < 1:
             raise ArgumentError("--save_total_limit must be at least 1: resuming needs a checkpoint")
 
@@ -320,22 +332,6 @@ def save_checkpoint(accelerator: Accelerator, state: TrainingState, training: Tr
     accelerator.wait_for_everyone()
 
 
-# ---- what the model learns from ------------------------------------------------------------------------------
-
-
-def with_distilled_targets(train_rows, labels: np.ndarray, weight: float, seed: int):
-    """`train_rows` learning (1 - weight) * `labels` + weight * the TF-IDF baseline's out-of-fold probabilities.
-
-    Why: an encoder learnt from a few thousand synopses drives its scores to 0
-    and 1 on them and leans on the few words that separate them; the baseline's
-    out-of-fold probabilities say how strongly all the words of each synopsis
-    point to each genre, as a model that never read it judges.
-    """
-    teacher = out_of_fold_probabilities(list(train_rows["text"]), labels.astype(int), seed=seed)
-    targets = (1 - weight) * labels + weight * teacher
-    return train_rows.remove_columns("labels").add_column("labels", targets.astype(np.float32).tolist())
-
-
 # ---- evaluation ----------------------------------------------------------------------------------------------
 
 
@@ -429,7 +425,15 @@ def train(data: DataSpec, model_options: ModelOptions, training: TrainingOptions
         train_rows = splits.datasets["train"]
         train_labels = np.asarray(train_rows["labels"])  # the true multi-hot labels, whatever the model learns from
         if training.baseline_distillation:
-            train_rows = with_distilled_targets(train_rows, train_labels, training.baseline_distillation, training.seed)
+            train_rows = distilled_rows(
+                train_rows,
+                train_labels,
+                training.baseline_distillation,
+                training.distillation_fragments,
+                training.seed,
+            )
+            if len(train_rows) > len(train_labels):
+                accelerator.print(f"learning from {len(train_rows) - len(train_labels)} synopsis fragments as well")
         train_split = tokenize(train_rows, tokenizer, model_options.max_length, whole=training.random_crop)
     accelerator.print(
         f"rows per split: { {name: len(split) for name, split in splits.datasets.items()} }; "

@@ -5,6 +5,7 @@
     baseline.scores(validation, evaluated)                      # thresholds tuned on validation, then scored
     scores = tfidf_baseline_scores(train, validation, evaluated)  # thresholds tuned on validation, then scored
     teacher = out_of_fold_probabilities(train_texts, train_labels)  # each row scored by a baseline that never saw it
+    parts = out_of_fold_scores(train_texts, train_labels, [(row, text), ...])  # texts from rows, scored alike
 
 The TF-IDF baseline is a bag of character 2-4-grams (taken within words:
 Korean words carry their particles and endings, so pieces of words catch the
@@ -95,12 +96,25 @@ def out_of_fold_probabilities(texts: Sequence[str], labels: np.ndarray, folds: i
     training rows would echo their labels. train.py's --baseline_distillation
     teaches the encoder these.
     """
+    return out_of_fold_scores(texts, labels, list(enumerate(texts)), folds, seed)
+
+
+def out_of_fold_scores(
+    texts: Sequence[str], labels: np.ndarray, queries: Sequence[tuple[int, str]], folds: int = 5, seed: int = 0
+) -> np.ndarray:
+    """Probabilities (queries, 20) of each query (row index, text) from the baseline fitted on the folds that do
+    not hold that row: a text derived from a row (a part of its synopsis) is judged by a baseline that never
+    read the row. The folds are those of out_of_fold_probabilities for the same seed."""
     from sklearn.model_selection import KFold
 
-    probabilities = np.zeros(np.shape(labels), dtype=np.float64)
+    owners = np.array([row for row, _ in queries], dtype=int)
+    probabilities = np.zeros((len(queries), np.shape(labels)[1]), dtype=np.float64)
     for fitted_rows, held_rows in KFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(texts))):
-        baseline = TfidfBaseline.fit([texts[i] for i in fitted_rows], np.asarray(labels)[fitted_rows])
-        probabilities[held_rows] = baseline.probabilities([texts[i] for i in held_rows])
+        asked = np.flatnonzero(np.isin(owners, held_rows))
+        if not len(asked):
+            continue
+        baseline = TfidfBaseline.fit([texts[i] for i in fitted_rows], np.asarray(labels, dtype=int)[fitted_rows])
+        probabilities[asked] = baseline.probabilities([queries[i][1] for i in asked])
     return probabilities
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from genre_model.genres import GENRES
+from genre_model.scoring import Windows, combine_windows
 
 # Integration steps (Gauss-Legendre): benchmarks/explain_speed.py measured |delta| relative to
 # |logit - baseline logit| on the earlier [CLS]-reading BERT demo model: median 0.05 at 8 steps, 0.005 at 16,
@@ -122,7 +123,10 @@ def explain(
         if len(pending) == 0 or used * 2 > max_steps:
             break
         used *= 2
-    probability = float(torch.sigmoid(logits).max())
+    # the synopsis's probability as the predictor serves it: the windows' combined by the model's rule
+    cut = Windows([{"input_ids": window} for window in encoded["input_ids"]], np.zeros(windows, dtype=int), 1)
+    per_window = torch.sigmoid(logits).cpu().numpy()[:, None]
+    probability = float(combine_windows(per_window, cut, predictor.thresholds.window_rule)[0, 0])
     words = _words_of(text, encoded["offset_mapping"], encoded.sequence_ids, per_token)
     return Explanation(genre, probability, words, windows, float(deltas.max()), used)
 

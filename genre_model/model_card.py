@@ -251,6 +251,11 @@ def _recipe(run: dict) -> str:
             f"targets blended from the labels ({1 - weight:.0%}) and the TF-IDF baseline's out-of-fold "
             f"probabilities ({weight:.0%})"
         )
+    if run.get("distillation_fragments"):
+        choices.append(
+            f"up to {run['distillation_fragments']} runs of each synopsis's sentences learnt as synopses of their own, "
+            "with targets blended alike from the synopsis's labels and the baseline's reading of the fragment"
+        )
     return f"\nAlso: {'; '.join(choices)}." if choices else ""
 
 

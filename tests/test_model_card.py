@@ -9,6 +9,7 @@ from huggingface_hub import ModelCard
 
 from genre_model import model_folder
 from genre_model.genres import GENRES
+from genre_model.model_card import render_model_card
 
 from helpers import PROJECT_ROOT
 
@@ -58,3 +59,24 @@ def test_the_demo_model_learnt_from_the_text():
     # far above always answering the most frequent genres, on its own held-out split
     assert metrics["tuned_thresholds"]["macro_f1"] > 5 * metrics["most_frequent_genres_baseline"]["macro_f1"]
     assert metrics["tuned_thresholds"]["micro_f1"] > 2 * metrics["most_frequent_genres_baseline"]["micro_f1"]
+
+
+def test_the_card_names_the_augmentation_and_distillation_a_run_used(trained_model):
+    record = model_folder.read_training_record(trained_model)
+    run = record.run | {
+        "random_crop": True,
+        "token_dropout": 0.1,
+        "baseline_distillation": 0.9,
+        "distillation_fragments": 2,
+    }
+    card = render_model_card(
+        record.metrics, record.thresholds, record.split_summary, record.drop_report, run, evaluations=[]
+    )
+    assert "reads a random window of" in card
+    assert "10% of a synopsis's tokens hidden behind [MASK]" in card
+    assert "the labels (10%) and the TF-IDF baseline's out-of-fold probabilities (90%)" in card
+    assert "up to 2 runs of each synopsis's sentences" in card
+    plain = render_model_card(
+        record.metrics, record.thresholds, record.split_summary, record.drop_report, record.run | {"token_dropout": 0}
+    )
+    assert "runs of each synopsis's sentences" not in plain and "hidden behind [MASK]" not in plain

@@ -221,6 +221,7 @@ def test_a_run_stopped_midway_and_resumed_ends_like_an_uninterrupted_run(tiny_en
         (None, ["--test_fraction", "0.95"], "split fractions must be in (0, 1)"),
         (None, ["--baseline_distillation", "1"], "--baseline_distillation must lie in [0, 1)"),
         (None, ["--window_rule", "median"], "--window_rule must be one of max, mean"),
+        (None, ["--distillation_fragments", "2"], "--distillation_fragments needs --baseline_distillation"),
     ],
     ids=[
         "missing column",
@@ -232,6 +233,7 @@ def test_a_run_stopped_midway_and_resumed_ends_like_an_uninterrupted_run(tiny_en
         "no rows left to train",
         "distillation weight of 1",
         "unknown window rule",
+        "fragments without a teacher",
     ],
 )
 def test_bad_input_gives_one_error_line_and_exit_code_2(tiny_encoder, tmp_path, capsys, rows, flags, message):
