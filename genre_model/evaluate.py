@@ -12,13 +12,16 @@ Reported, at the model's own thresholds (what the app shows) and at 0.5:
 micro, macro, samples and weighted P/R/F1, per-genre scores, subset
 accuracy, and the share of synopses for which no genre was chosen; the
 calibration of the probabilities (expected calibration error over 10 bins, and
-a reliability diagram); and the best single threshold, which is tuned on the
-evaluated data itself and therefore an optimistic figure, labelled as such.
+a reliability diagram); the ranking, whatever the thresholds (macro average
+precision); and the best single threshold, which is tuned on the evaluated data
+itself and therefore an optimistic figure, labelled as such.
 `--genres` limits every score to the genres the data can judge (a source
 without 사극 can neither confirm nor refute a 사극 prediction).
 `--baseline_train FILE` also fits the most-frequent-genres baseline and the
 TF-IDF + logistic-regression baseline on FILE (thresholds tuned on a 10 %
-validation part of FILE, never on the evaluated data) and scores them alike.
+validation part of FILE, never on the evaluated data) and scores them alike;
+for a model whose thresholds are shares of the top probability, the TF-IDF
+baseline is scored with thresholds of that kind as well.
 `--compare_window_rules` scores, on the synopses longer than the model's
 window, every rule of combining windows (genre_model.scoring), each with the
 model's thresholds (tuned for the model's own rule).
