@@ -18,9 +18,9 @@ Each window is scored on its own and, per genre, the windows' probabilities are
 combined by a rule (COMBINATION_RULES): their highest, their mean, or their mean
 weighted by window length. train.py chooses the rule on validation and saves it
 with the thresholds tuned for it; models saved without one use "max". README,
-"Long synopses", has the measurements. Windows are sorted longest first and batched, each
-batch padded only to its own longest window. Under several processes the batches
-are dealt out to the processes and gathered back in order.
+"Long synopses", has the measurements. Windows are sorted longest first and
+batched, each batch padded only to its own longest window. Under several
+processes the batches are dealt out to the processes and gathered back in order.
 """
 
 from __future__ import annotations

@@ -180,14 +180,19 @@ def test_long_synopsis_scores_the_same_alone_and_batched(lively):
     assert alone.chosen == batched.chosen
 
 
-def test_genre_evident_only_at_the_end_of_a_long_synopsis_counts(tiny_encoder):
-    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
+def war_at_the_end(tokenizer) -> tuple[int, str, str]:
+    """The token id of 전쟁 (war), a long text of corpus synopses without it, and that text with a war at its end."""
     keyword = tokenizer("전쟁", add_special_tokens=False)["input_ids"][0]
     filler = " ".join(
         text for text in SYNOPSES[:40] if keyword not in tokenizer(text, add_special_tokens=False)["input_ids"]
     )
+    return keyword, filler, f"{filler} 그리고 마침내 전쟁이 시작된다."
+
+
+def test_genre_evident_only_at_the_end_of_a_long_synopsis_counts(tiny_encoder):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
+    keyword, filler, ending = war_at_the_end(tokenizer)
     predictor = GenrePredictor(KeywordModel(keyword), tokenizer, Thresholds.uniform(0.5), name="keyword", window=64)
-    ending = f"{filler} 그리고 마침내 전쟁이 시작된다."
     [at_the_end] = predictor.predict([ending])
     [without] = predictor.predict([filler])
     assert at_the_end.chunks > 10
@@ -199,11 +204,7 @@ def test_genre_evident_only_at_the_end_of_a_long_synopsis_counts(tiny_encoder):
 
 def test_a_long_synopsis_is_combined_by_the_window_rule_its_thresholds_were_tuned_for(tiny_encoder):
     tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
-    keyword = tokenizer("전쟁", add_special_tokens=False)["input_ids"][0]
-    filler = " ".join(
-        text for text in SYNOPSES[:40] if keyword not in tokenizer(text, add_special_tokens=False)["input_ids"]
-    )
-    ending = f"{filler} 그리고 마침내 전쟁이 시작된다."
+    keyword, _, ending = war_at_the_end(tokenizer)
     by_rule = {
         rule: GenrePredictor(
             KeywordModel(keyword),
